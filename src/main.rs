@@ -1,0 +1,2 @@
+//! tgtd: the SCSI target daemon.
+fn main() {}

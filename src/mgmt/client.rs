@@ -1,0 +1,1 @@
+//! Management client: one request per connection, as tgtadm does. (Filled in by the tgtadm work.)

@@ -1,0 +1,2 @@
+//! tgtadm: the tgt management client.
+fn main() {}
