@@ -1,0 +1,1 @@
+//! Shared helpers for the compatibility tests: locating binaries, starting daemons side by side.
