@@ -5,4 +5,7 @@
 //! against the daemon's configuration; `render` builds the `--op show` text.
 
 pub mod client;
+pub mod params;
+pub mod render;
+pub mod server;
 pub mod wire;

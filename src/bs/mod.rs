@@ -1,0 +1,217 @@
+//! Backing stores: the registry of `--bstype` names and opening the media behind a LU.
+//!
+//! Owns what a store accepts (`bsoflags`), how its media is opened and sized. It must not
+//! know about targets or transports. The I/O path (worker pool, completions) arrives with
+//! the iSCSI data path. Sources: tgt `usr/bs.c`, `usr/bs_rdwr.c`, `usr/bs_null.c`,
+//! `usr/util.c` `backed_file_open()`.
+
+pub mod null;
+pub mod rdwr;
+
+use std::fs::File;
+use std::io;
+use std::path::PathBuf;
+
+/// `bsoflags`: the open(2) flags a LU's media is opened with. tgt: usr/util.c
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OpenFlags {
+    /// `O_SYNC`
+    pub sync: bool,
+    /// `O_DIRECT`
+    pub direct: bool,
+}
+
+impl OpenFlags {
+    /// Both flags, as rdwr supports.
+    pub const SYNC_DIRECT: Self = Self {
+        sync: true,
+        direct: true,
+    };
+    /// Neither flag.
+    pub const NONE: Self = Self {
+        sync: false,
+        direct: false,
+    };
+
+    /// Parses a `bsoflags=` value: `:`-separated words, each starting with `sync` or `direct`
+    /// after leading spaces (tgt compares prefixes). `None` for any other word.
+    /// tgt: usr/util.c `str_to_open_flags()`
+    pub fn parse(s: &str) -> Option<Self> {
+        let mut f = Self::NONE;
+        for word in s.split(':').filter(|w| !w.is_empty()) {
+            let word = word.trim_start_matches(' ');
+            if word.starts_with("sync") {
+                f.sync = true;
+            } else if word.starts_with("direct") {
+                f.direct = true;
+            } else {
+                return None;
+            }
+        }
+        Some(f)
+    }
+
+    /// `sync`, `direct`, `sync:direct` or the empty string. tgt: `open_flags_to_str()`
+    pub fn render(self) -> &'static str {
+        match (self.sync, self.direct) {
+            (true, true) => "sync:direct",
+            (true, false) => "sync",
+            (false, true) => "direct",
+            (false, false) => "",
+        }
+    }
+
+    /// True when no flag is set.
+    pub fn is_empty(self) -> bool {
+        self == Self::NONE
+    }
+
+    /// True when every flag of `self` is also in `supported`.
+    pub fn is_subset_of(self, supported: Self) -> bool {
+        (!self.sync || supported.sync) && (!self.direct || supported.direct)
+    }
+}
+
+/// A `--bstype` name with what it accepts.
+#[derive(Debug, PartialEq, Eq)]
+pub struct BsTemplate {
+    /// The `--bstype` string, shown as `Backing store type:`.
+    pub name: &'static str,
+    /// Flags accepted in `bsoflags`.
+    pub oflags_supported: OpenFlags,
+    /// How this store opens its media.
+    pub kind: BsKind,
+}
+
+/// The implementation behind a template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BsKind {
+    /// pread/pwrite on a file or block device.
+    Rdwr,
+    /// No media: every command succeeds, reads return zeros.
+    Null,
+}
+
+/// Every store this daemon provides, in the order `sys show` lists them.
+/// COMPAT: C tgt also lists aio, sg, bsg, ssc, smc, mmc and sheepdog; we list what we run.
+pub const TEMPLATES: &[BsTemplate] = &[
+    BsTemplate {
+        name: "null",
+        oflags_supported: OpenFlags::NONE,
+        kind: BsKind::Null,
+    },
+    BsTemplate {
+        name: "rdwr",
+        oflags_supported: OpenFlags::SYNC_DIRECT,
+        kind: BsKind::Rdwr,
+    },
+];
+
+/// Finds a template by its exact name. tgt: usr/bs.c `get_backingstore_template()`
+pub fn lookup(name: &str) -> Option<&'static BsTemplate> {
+    TEMPLATES.iter().find(|t| t.name == name)
+}
+
+/// The store a disk LU gets without `--bstype`: the iSCSI driver's default.
+pub const DEFAULT_BSTYPE: &str = "rdwr";
+
+/// Opened media of a LU.
+#[derive(Debug)]
+pub struct Media {
+    /// The open file or block device; `None` for stores without media.
+    pub file: Option<File>,
+    /// Size in bytes, taken at open time.
+    pub size: u64,
+    /// `st_blksize` of a regular file (for the automatic lbppbe), if known.
+    pub preferred_blksize: Option<u32>,
+    /// The media could only be opened read-only; the LU becomes readonly.
+    pub read_only_fallback: bool,
+}
+
+/// Why media could not be opened. Every variant answers `invalid request` to tgtadm.
+#[derive(Debug, thiserror::Error)]
+pub enum BsError {
+    /// open(2) failed.
+    #[error("could not open {path}")]
+    Open {
+        /// The backing path.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        err: io::Error,
+    },
+    /// fstat or size query failed.
+    #[error("cannot get the size of {path}")]
+    Size {
+        /// The backing path.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        err: io::Error,
+    },
+    /// Neither a regular file nor a block device.
+    #[error("cannot use {path}: mode {mode:o} is neither a regular file nor a block device")]
+    BadFileType {
+        /// The backing path.
+        path: PathBuf,
+        /// `st_mode`.
+        mode: u32,
+    },
+}
+
+impl BsTemplate {
+    /// Opens `path` for a LU of this store. tgt: `bs_open`
+    pub fn open(&self, path: &str, oflags: OpenFlags) -> Result<Media, BsError> {
+        match self.kind {
+            BsKind::Rdwr => rdwr::open(path, oflags),
+            BsKind::Null => Ok(null::open()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oflags_parse_like_tgt() {
+        assert_eq!(
+            OpenFlags::parse("sync"),
+            Some(OpenFlags {
+                sync: true,
+                direct: false
+            })
+        );
+        assert_eq!(
+            OpenFlags::parse("direct"),
+            Some(OpenFlags {
+                sync: false,
+                direct: true
+            })
+        );
+        assert_eq!(
+            OpenFlags::parse("sync:direct"),
+            Some(OpenFlags::SYNC_DIRECT)
+        );
+        assert_eq!(
+            OpenFlags::parse(" syncx: direct"),
+            Some(OpenFlags::SYNC_DIRECT)
+        );
+        assert_eq!(OpenFlags::parse("bogus"), None);
+        assert_eq!(OpenFlags::parse("sync:bogus"), None);
+        assert_eq!(OpenFlags::parse(""), Some(OpenFlags::NONE));
+    }
+
+    #[test]
+    fn oflags_render() {
+        assert_eq!(OpenFlags::SYNC_DIRECT.render(), "sync:direct");
+        assert_eq!(OpenFlags::NONE.render(), "");
+    }
+
+    #[test]
+    fn lookup_is_exact() {
+        assert!(lookup("rdwr").is_some());
+        assert!(lookup("rdw").is_none());
+        assert!(lookup("RDWR").is_none());
+    }
+}
