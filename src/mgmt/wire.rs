@@ -441,7 +441,11 @@ impl Request {
         put(&mut b, req_off::LUN, &self.lun.to_ne_bytes());
         put(&mut b, req_off::CID, &self.cid.to_ne_bytes());
         put(&mut b, req_off::HOST_NO, &self.host_no.to_ne_bytes());
-        put(&mut b, req_off::DEVICE_TYPE, &self.device_type.to_ne_bytes());
+        put(
+            &mut b,
+            req_off::DEVICE_TYPE,
+            &self.device_type.to_ne_bytes(),
+        );
         put(&mut b, req_off::AC_DIR, &self.ac_dir.to_ne_bytes());
         put(&mut b, req_off::PACK, &self.pack.to_ne_bytes());
         put(&mut b, req_off::FORCE, &self.force.to_ne_bytes());
@@ -454,7 +458,8 @@ impl Request {
             .len
             .checked_sub(REQ_LEN_U32)
             .ok_or(WireError::LenTooShort { len: self.len })?;
-        let body = usize::try_from(body).map_err(|_| WireError::BodyTooLong { body: usize::MAX })?;
+        let body =
+            usize::try_from(body).map_err(|_| WireError::BodyTooLong { body: usize::MAX })?;
         if body > MGMT_MAX_BODY {
             return Err(WireError::BodyTooLong { body });
         }
@@ -527,7 +532,12 @@ impl Response {
 /// tgt: usr/mgmt.c `tgt_mgmt()`
 pub fn encode_reply(err: ErrCode, text: &str) -> Vec<u8> {
     if !err.is_success() || text.is_empty() {
-        return Response { err, len: RSP_LEN_U32 }.encode().to_vec();
+        return Response {
+            err,
+            len: RSP_LEN_U32,
+        }
+        .encode()
+        .to_vec();
     }
     let body = text.len() + 1;
     let len = u32::try_from(RSP_LEN + body).unwrap_or(u32::MAX);
