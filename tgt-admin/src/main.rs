@@ -1,0 +1,2 @@
+//! tgt-admin: applies targets.conf to a running tgtd.
+fn main() {}
