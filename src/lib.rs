@@ -15,6 +15,7 @@
 
 pub mod bs;
 pub mod event;
+pub mod fuzzing;
 pub mod getopt;
 pub mod iscsi;
 pub mod log;
