@@ -6,11 +6,13 @@
 //! `usr/util.c` `backed_file_open()`.
 
 pub mod null;
+pub mod pool;
 pub mod rdwr;
 
 use std::fs::File;
 use std::io;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// `bsoflags`: the open(2) flags a LU's media is opened with. tgt: usr/util.c
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -118,8 +120,9 @@ pub const DEFAULT_BSTYPE: &str = "rdwr";
 /// Opened media of a LU.
 #[derive(Debug)]
 pub struct Media {
-    /// The open file or block device; `None` for stores without media.
-    pub file: Option<File>,
+    /// The open file or block device; `None` for stores without media. Shared with
+    /// backing-store workers, which use positioned I/O only.
+    pub file: Option<Arc<File>>,
     /// Size in bytes, taken at open time.
     pub size: u64,
     /// `st_blksize` of a regular file (for the automatic lbppbe), if known.

@@ -5,6 +5,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Seek, SeekFrom};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use super::{BsError, Media, OpenFlags};
 
@@ -66,7 +67,7 @@ pub fn open(path: &str, oflags: OpenFlags) -> Result<Media, BsError> {
         });
     };
     Ok(Media {
-        file: Some(file),
+        file: Some(Arc::new(file)),
         size,
         preferred_blksize,
         read_only_fallback,

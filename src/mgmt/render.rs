@@ -8,7 +8,7 @@ use std::fmt::Write;
 use crate::bs;
 use crate::iscsi::portal::Portal;
 use crate::iscsi::{param, IscsiDriver, IscsiTarget};
-use crate::scsi::lu::LogicalUnit;
+use crate::scsi::lu::Lu;
 use crate::scsi::DeviceType;
 use crate::tgt::{AccountBinding, System, Target};
 
@@ -131,7 +131,9 @@ fn target(b: &mut String, sys: &System, iscsi: &IscsiDriver, t: &Target) {
     }
 }
 
-fn logical_unit(b: &mut String, lu: &LogicalUnit) {
+fn logical_unit(b: &mut String, shared: &Lu) {
+    let prevent = shared.prevents_removal();
+    let lu = shared.config();
     let a = &lu.attrs;
     let _ = writeln!(b, "{T2}LUN: {}", lu.lun);
     let _ = writeln!(b, "{T3}Type: {}", lu.device_type.name().unwrap_or("(null)"));
@@ -145,7 +147,7 @@ fn logical_unit(b: &mut String, lu: &LogicalUnit) {
     );
     let _ = writeln!(b, "{T3}Online: {}", yes_no(a.online != 0));
     let _ = writeln!(b, "{T3}Removable media: {}", yes_no(a.removable != 0));
-    let _ = writeln!(b, "{T3}Prevent removal: {}", yes_no(lu.prevents_removal()));
+    let _ = writeln!(b, "{T3}Prevent removal: {}", yes_no(prevent));
     let _ = writeln!(b, "{T3}Readonly: {}", yes_no(a.readonly != 0));
     let _ = writeln!(b, "{T3}SWP: {}", yes_no(a.swp != 0));
     let _ = writeln!(

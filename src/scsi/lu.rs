@@ -4,10 +4,15 @@
 //! Sources: tgt `usr/spc.c` (`spc_lu_init`, `lu_config`, `add_mode_page`), `usr/sbc.c`
 //! (`sbc_lu_init`), `usr/scc.c` (`scc_lu_init`), `usr/target.c` (`tgt_device_path_update`).
 
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
 use crate::bs::{self, BsTemplate, Media, OpenFlags};
 use crate::mgmt::params::{atoi, items, match_str, strtol, truncate_to_u32};
 use crate::mgmt::wire::ErrCode;
 
+use super::cmd::NexusId;
+use super::sense::{asc, Sense, SenseKey};
 use super::DeviceType;
 
 /// `SCSI_ID_LEN`, `SCSI_SN_LEN`. tgt: usr/tgtd.h
@@ -105,8 +110,156 @@ pub struct LogicalUnit {
     pub mode_pages: Vec<ModePage>,
     /// Open media, when there is a path.
     pub media: Option<Media>,
-    /// Some I_T nexus holds PREVENT ALLOW MEDIUM REMOVAL.
+    /// Some I_T nexus holds PREVENT ALLOW MEDIUM REMOVAL (refreshed by [`Lu::configure`]
+    /// before a change is applied).
     pub prevent_removal: bool,
+}
+
+/// Per-LU statistics of one I_T nexus (`--op stat`). tgt: usr/tgtd.h `struct lu_stat`
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LuStat {
+    /// Bytes of READs submitted.
+    pub rd_subm_bytes: u64,
+    /// READ commands submitted.
+    pub rd_subm_cmds: u32,
+    /// Bytes of READs completed.
+    pub rd_done_bytes: u64,
+    /// READ commands completed.
+    pub rd_done_cmds: u32,
+    /// Bytes of WRITEs submitted.
+    pub wr_subm_bytes: u64,
+    /// WRITE commands submitted.
+    pub wr_subm_cmds: u32,
+    /// Bytes of WRITEs completed.
+    pub wr_done_bytes: u64,
+    /// WRITE commands completed.
+    pub wr_done_cmds: u32,
+    /// Commands that ended with a status other than GOOD.
+    pub errors: u32,
+}
+
+/// Run-time state of a LU shared by every I_T nexus: unit attentions, reservations,
+/// medium-removal prevention, statistics. Held briefly, never across I/O.
+#[derive(Debug, Default)]
+pub struct LuState {
+    /// Pending unit attentions per I_T nexus, oldest first. A nexus is present from its
+    /// creation to its end.
+    pub ua: BTreeMap<NexusId, VecDeque<Sense>>,
+    /// Nexuses holding PREVENT ALLOW MEDIUM REMOVAL.
+    pub prevent: BTreeSet<NexusId>,
+    /// SCSI-2 RESERVE holder.
+    pub reserved_by: Option<NexusId>,
+    /// Statistics per nexus.
+    pub stats: BTreeMap<NexusId, LuStat>,
+}
+
+impl LuState {
+    /// Queues a unit attention for every nexus.
+    pub fn ua_all(&mut self, sense: Sense) {
+        for q in self.ua.values_mut() {
+            push_ua(q, sense);
+        }
+    }
+
+    /// Queues a unit attention for every nexus but `except`.
+    pub fn ua_others(&mut self, except: NexusId, sense: Sense) {
+        for (n, q) in self.ua.iter_mut() {
+            if *n != except {
+                push_ua(q, sense);
+            }
+        }
+    }
+}
+
+fn push_ua(q: &mut VecDeque<Sense>, sense: Sense) {
+    if !q.contains(&sense) {
+        q.push_back(sense);
+    }
+}
+
+/// A logical unit as shared between the management plane and the I/O loops.
+#[derive(Debug)]
+pub struct Lu {
+    /// Logical unit number.
+    pub lun: u64,
+    config: RwLock<LogicalUnit>,
+    state: Mutex<LuState>,
+}
+
+impl Lu {
+    /// Wraps a configured LU.
+    pub fn new(config: LogicalUnit) -> Self {
+        Self {
+            lun: config.lun,
+            config: RwLock::new(config),
+            state: Mutex::new(LuState::default()),
+        }
+    }
+
+    /// Reads the configuration (attributes, media).
+    pub fn config(&self) -> RwLockReadGuard<'_, LogicalUnit> {
+        self.config
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Changes the configuration.
+    pub fn config_mut(&self) -> RwLockWriteGuard<'_, LogicalUnit> {
+        self.config
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The shared run-time state.
+    pub fn state(&self) -> MutexGuard<'_, LuState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Applies `--params` text, with the prevent state of every nexus in view.
+    pub fn configure(&self, params: &str) -> Result<(), ErrCode> {
+        let prevented = !self.state().prevent.is_empty();
+        let mut c = self.config_mut();
+        c.prevent_removal = prevented;
+        let (old_size, old_path) = (c.size, c.path.clone());
+        let r = c.configure(params);
+        let capacity_changed = c.size != old_size || c.path != old_path;
+        drop(c);
+        if capacity_changed {
+            self.state().ua_all(Sense::new(
+                SenseKey::UNIT_ATTENTION,
+                asc::CAPACITY_DATA_HAS_CHANGED,
+            ));
+        }
+        r
+    }
+
+    /// Whether `--op show` prints `Prevent removal: Yes`.
+    pub fn prevents_removal(&self) -> bool {
+        !self.state().prevent.is_empty()
+    }
+
+    /// A new I_T nexus sees this LU: it starts with POWER ON/RESET pending.
+    pub fn nexus_added(&self, nexus: NexusId) {
+        let mut st = self.state();
+        st.ua.insert(
+            nexus,
+            VecDeque::from([Sense::new(SenseKey::UNIT_ATTENTION, asc::POWERON_RESET)]),
+        );
+        st.stats.insert(nexus, LuStat::default());
+    }
+
+    /// An I_T nexus ended: its pending state goes.
+    pub fn nexus_removed(&self, nexus: NexusId) {
+        let mut st = self.state();
+        st.ua.remove(&nexus);
+        st.prevent.remove(&nexus);
+        st.stats.remove(&nexus);
+        if st.reserved_by == Some(nexus) {
+            st.reserved_by = None;
+        }
+    }
 }
 
 /// Copies at most `n` characters, as `snprintf(dst, n + 1, "%s", src)` does.
@@ -379,11 +532,6 @@ impl LogicalUnit {
             return Err(ErrCode::INVALID_REQUEST);
         }
         Ok(())
-    }
-
-    /// Whether `--op show` prints `Prevent removal: Yes`.
-    pub fn prevents_removal(&self) -> bool {
-        self.prevent_removal
     }
 }
 

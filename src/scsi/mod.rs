@@ -5,7 +5,9 @@
 //! INQUIRY, VPD and MODE SENSE will serve. Sources: SPC-4, SBC-3, tgt `usr/spc.c`,
 //! `usr/sbc.c`, `usr/scc.c`.
 
+pub mod cmd;
 pub mod lu;
+pub mod sense;
 
 use std::fmt;
 

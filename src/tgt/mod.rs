@@ -6,11 +6,12 @@
 //! Every failure is a tgtadm error code, returned exactly where tgt returns it.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::bs::{self, OpenFlags};
 use crate::mgmt::params::{items, match_str};
 use crate::mgmt::wire::{ErrCode, AC_DIR_INCOMING};
-use crate::scsi::lu::{null_template, parse_blocksize, LogicalUnit};
+use crate::scsi::lu::{null_template, parse_blocksize, LogicalUnit, Lu};
 use crate::scsi::DeviceType;
 
 /// A target id (`--tid`).
@@ -162,8 +163,8 @@ pub struct Target {
     pub lld: usize,
     /// Ready or offline.
     pub state: State,
-    /// Logical units by LUN.
-    pub luns: BTreeMap<u64, LogicalUnit>,
+    /// Logical units by LUN, shared with the I/O loops.
+    pub luns: BTreeMap<u64, Arc<Lu>>,
     /// `initiator-address` ACL entries in bind order.
     pub acl_addresses: Vec<String>,
     /// `initiator-name` ACL entries in bind order.
@@ -296,14 +297,14 @@ impl System {
         let mut luns = BTreeMap::new();
         luns.insert(
             0,
-            LogicalUnit::new(
+            Arc::new(Lu::new(LogicalUnit::new(
                 tid,
                 0,
                 DeviceType::RAID,
                 null_template(),
                 OpenFlags::NONE,
                 None,
-            ),
+            ))),
         );
         self.targets.insert(
             id,
@@ -489,7 +490,7 @@ impl System {
             }
         }
         if let Some(t) = self.targets.get_mut(&TargetId(tid)) {
-            t.luns.insert(lun, lu);
+            t.luns.insert(lun, Arc::new(Lu::new(lu)));
         }
         tracing::info!(tid, lun, bstype = bst.name, "logical unit created");
         Ok(())
@@ -512,7 +513,7 @@ impl System {
     /// `logicalunit update --params`. tgt: `tgt_device_update()`
     pub fn update_lu(&mut self, tid: i32, lun: u64, body: &str) -> AdmResult {
         let t = self.target_mut(tid)?;
-        let lu = t.luns.get_mut(&lun).ok_or(ErrCode::NO_LUN)?;
+        let lu = t.luns.get(&lun).ok_or(ErrCode::NO_LUN)?;
         lu.configure(body)
     }
 
@@ -629,7 +630,10 @@ mod tests {
         );
         assert_eq!(s.create_target(0, 2, ""), Err(ErrCode::INVALID_REQUEST));
         assert_eq!(s.create_target(0, 2, "foo=bar,targetname=iqn.y"), Ok(()));
-        assert_eq!(s.target(1).unwrap().luns[&0].device_type, DeviceType::RAID);
+        assert_eq!(
+            s.target(1).unwrap().luns[&0].config().device_type,
+            DeviceType::RAID
+        );
     }
 
     #[test]
@@ -659,8 +663,9 @@ mod tests {
         );
         assert_eq!(s.create_lu(1, 1, 0, "bstype=null,path=/x"), Ok(()));
         assert_eq!(s.create_lu(1, 2, 0, ""), Ok(()));
-        let lu = &s.target(1).unwrap().luns[&2];
+        let lu = s.target(1).unwrap().luns[&2].config();
         assert_eq!((lu.attrs.online, lu.attrs.removable), (0, 1));
+        drop(lu);
         assert_eq!(s.delete_lu(1, 0), Err(ErrCode::INVALID_REQUEST));
         assert_eq!(s.delete_lu(1, 7), Err(ErrCode::NO_LUN));
         assert_eq!(s.delete_lu(1, 2), Ok(()));
