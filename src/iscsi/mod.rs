@@ -5,6 +5,8 @@
 //! `tcp.rs`, and never names mio. Sources: tgt `usr/iscsi/target.c`, `usr/iscsi/iscsid.c`,
 //! `usr/iscsi/iscsi_tcp.c`, `usr/iscsi/isns.c`.
 
+pub mod acl;
+pub mod chap;
 pub mod param;
 pub mod portal;
 pub mod tcp;
