@@ -7,6 +7,7 @@
 
 pub mod acl;
 pub mod chap;
+pub mod login;
 pub mod param;
 pub mod portal;
 pub mod tcp;
