@@ -81,7 +81,10 @@ pub enum Encoding {
 
 /// Decodes a `0x…` or `0b…` binary value. RFC 7143 §6.1
 pub fn decode(value: &str) -> Option<(Vec<u8>, Encoding)> {
-    if let Some(h) = value.strip_prefix("0x").or_else(|| value.strip_prefix("0X")) {
+    if let Some(h) = value
+        .strip_prefix("0x")
+        .or_else(|| value.strip_prefix("0X"))
+    {
         if h.is_empty() {
             return None;
         }
@@ -99,7 +102,10 @@ pub fn decode(value: &str) -> Option<(Vec<u8>, Encoding)> {
             .collect::<Option<Vec<u8>>>()?;
         return Some((bytes, Encoding::Hex));
     }
-    if let Some(b) = value.strip_prefix("0b").or_else(|| value.strip_prefix("0B")) {
+    if let Some(b) = value
+        .strip_prefix("0b")
+        .or_else(|| value.strip_prefix("0B"))
+    {
         return base64_decode(b).map(|v| (v, Encoding::Base64));
     }
     None
@@ -124,7 +130,11 @@ const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 fn base64_encode(bytes: &[u8]) -> String {
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -168,9 +178,15 @@ mod tests {
         // Expected values computed with Python's hashlib over id || secret || challenge.
         let challenge: Vec<u8> = (0u8..16).collect();
         let d = ChapAlg::Md5.digest(1, b"secret", &challenge);
-        assert_eq!(encode(&d, Encoding::Hex), "0x740e86463bda3a4d7017d6e0fba0699d");
+        assert_eq!(
+            encode(&d, Encoding::Hex),
+            "0x740e86463bda3a4d7017d6e0fba0699d"
+        );
         let d = ChapAlg::Sha1.digest(7, b"secretsecret", &[0xaa; 20]);
-        assert_eq!(encode(&d, Encoding::Hex), "0xab0a4e58ef828d89da73b9beee333a49eac42f46");
+        assert_eq!(
+            encode(&d, Encoding::Hex),
+            "0xab0a4e58ef828d89da73b9beee333a49eac42f46"
+        );
     }
 
     #[test]
