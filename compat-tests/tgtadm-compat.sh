@@ -34,12 +34,14 @@
 
 set -euo pipefail
 
-readonly SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-readonly WORKSPACE=$(dirname "$SCRIPT_DIR")
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+WORKSPACE=$(dirname "$SCRIPT_DIR")
+readonly SCRIPT_DIR WORKSPACE
 readonly SEQUENCE=${TGTADM_COMPAT_SEQUENCE:-$SCRIPT_DIR/tgtadm-sequence.txt}
 readonly CONTROL_PORT=0
 readonly READY_DEADLINE_S=10
-readonly STEP_TIMEOUT_S=20
+readonly STEP_TIMEOUT_S=10
+readonly MAX_CONSECUTIVE_TIMEOUTS=3
 readonly SESSION_DEADLINE_S=10
 readonly DIFF_MAX_LINES=40
 readonly DIRECTIONS=(c-c c-rs rs-c rs-rs)
@@ -192,7 +194,8 @@ choose_ports() {
 }
 
 # Start tgtd $1, log to $2; wait (with a deadline) until both the management
-# socket and the iSCSI portal accept connections.
+# socket and the iSCSI portal accept connections. On failure: return 1 with
+# the reason in START_ERROR.
 start_daemon() {
     local tgtd=$1 logfile=$2 deadline
     rm -rf "$IPC_DIR"
@@ -202,16 +205,25 @@ start_daemon() {
     DAEMON_PID=$!
     deadline=$(($(now_ms) + READY_DEADLINE_S * 1000))
     until unix_socket_listening "$IPC_DIR/socket.$CONTROL_PORT" && tcp_port_listening "$P0"; do
-        if ! kill -0 "$DAEMON_PID" 2>/dev/null; then
-            cat "$logfile" >&2
-            die "$tgtd exited during startup"
+        if process_exited "$DAEMON_PID"; then
+            START_ERROR="$tgtd exited during startup: $(tail -n 5 "$logfile" | tr '\n' ' ')"
+            stop_daemon
+            return 1
         fi
         if (($(now_ms) > deadline)); then
-            cat "$logfile" >&2
-            die "$tgtd not ready after ${READY_DEADLINE_S}s"
+            START_ERROR="$tgtd: management socket or portal 127.0.0.1:$P0 not listening after ${READY_DEADLINE_S}s"
+            stop_daemon
+            return 1
         fi
         sleep 0.02 # poll interval; readiness is the condition above
     done
+}
+
+# Has our child $1 exited (gone or a zombie not yet reaped)?
+process_exited() {
+    local state
+    state=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 0
+    [[ -z $state || $state == Z ]]
 }
 
 # ---------------------------------------------------------------- iSCSI login directive
@@ -219,6 +231,7 @@ start_daemon() {
 # Bytes of the hex string $1 written to fd $2.
 write_hex() {
     local fmt
+    # shellcheck disable=SC2001 # a back-reference: every byte gets its own \x
     fmt=$(sed 's/../\\x&/g' <<<"$1")
     # shellcheck disable=SC2059 # the format is built from hex digits only
     printf "$fmt" >&"$2"
@@ -339,6 +352,10 @@ make_images() {
     truncate -s 1G "$IMG_DIR/1g"
     truncate -s 1000 "$IMG_DIR/odd"
     : >"$IMG_DIR/empty"
+    # Mode 0444: root opens it read-write all the same, so a tgtd that looks at the
+    # permission bits instead of trying open() would differ.
+    truncate -s 10M "$IMG_DIR/ro"
+    chmod 0444 "$IMG_DIR/ro"
     # @IMG@/missing never exists.
 }
 
@@ -370,13 +387,6 @@ run_step() {
     echo "$rc" >"$STEP_OUT.rc"
 }
 
-# Has our child $1 exited (gone or a zombie not yet reaped)?
-process_exited() {
-    local state
-    state=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 0
-    [[ -z $state || $state == Z ]]
-}
-
 # How the daemon ended, compared between directions: still serving at the end
 # of the sequence, or exited (and with which status). A daemon whose management
 # socket is gone is shutting down (`sys delete`): give it a deadline to exit.
@@ -397,13 +407,36 @@ record_daemon_end() {
     fi
 }
 
-# Run the whole sequence in direction $1 (outputs under $WORK/$1).
+# Steps from $2 (1-based) on were not run in direction dir $1, because of $3.
+record_not_run() {
+    echo "$2" >"$WORK/$1/not-run-from"
+    echo "$3" >"$WORK/$1/not-run-why"
+    log "$1: steps $2..${#STEP_LINES[@]} not run: $3"
+}
+
+# Run the whole sequence in direction $1 (outputs under $WORK/$1). A daemon
+# that does not start, or stops answering (consecutive step timeouts), ends
+# the direction early instead of costing a timeout per step.
 run_direction() {
-    local dir=$1 outdir=$WORK/$1 i first_dead=""
+    local dir=$1 outdir=$WORK/$1 i rc first_dead="" timeouts=0
     mkdir -p "$outdir"
-    start_daemon "$(tgtd_of "$dir")" "$outdir/tgtd.log"
+    if ! start_daemon "$(tgtd_of "$dir")" "$outdir/tgtd.log"; then
+        record_not_run "$dir" 1 "$START_ERROR"
+        echo "tgtd did not start" >"$outdir/daemon-end"
+        return
+    fi
     for i in "${!STEP_LINES[@]}"; do
+        if ((timeouts >= MAX_CONSECUTIVE_TIMEOUTS)); then
+            record_not_run "$dir" $((i + 1)) "tgtd unresponsive: steps $((i + 1 - timeouts))..$i timed out"
+            break
+        fi
         run_step "$i" "$dir" "$outdir"
+        rc=$(<"$STEP_OUT.rc")
+        if ((rc == 124 || rc == 137)); then
+            timeouts=$((timeouts + 1))
+        else
+            timeouts=0
+        fi
         if [[ -z $first_dead ]] && process_exited "$DAEMON_PID"; then
             first_dead=$((i + 1))
             log "$dir: tgtd gone after step $first_dead (line ${STEP_LINENOS[i]}): ${STEP_LINES[i]}"
@@ -435,10 +468,17 @@ show_diff() {
 # number of identical steps and END_DIFFERS to 1 if the daemon ended otherwise.
 compare_direction() {
     local ref=$WORK/c-c got=$WORK/$1 cmp_dir=$WORK/cmp-$1 i n exp_rc got_rc out_same err_same
+    local not_run_from=$((${#STEP_LINES[@]} + 1))
+    [[ ! -e $got/not-run-from ]] || not_run_from=$(<"$got/not-run-from")
     mkdir -p "$cmp_dir"
     SAME=0
     END_DIFFERS=0
     for i in "${!STEP_LINES[@]}"; do
+        if ((i + 1 >= not_run_from)); then
+            printf '  steps %d..%d (lines %s..%s) not run: %s\n' "$not_run_from" "${#STEP_LINES[@]}" \
+                "${STEP_LINENOS[i]}" "${STEP_LINENOS[-1]}" "$(<"$got/not-run-why")"
+            break
+        fi
         n=$(printf '%03d' "$((i + 1))")
         normalise "$ref/$n.out" >"$cmp_dir/$n.expected"
         normalise "$got/$n.out" >"$cmp_dir/$n.got"
@@ -498,6 +538,8 @@ main() {
     done
 
     log "reference run: $(<"$WORK/c-c/daemon-end")"
+    [[ ! -e $WORK/c-c/not-run-from ]] ||
+        die "the reference run (C tgtadm -> C tgtd) did not complete: $(<"$WORK/c-c/not-run-why")"
     for dir in "${DIRECTIONS[@]:1}"; do
         compare_direction "$dir" >"$WORK/differences-$dir"
         same[$dir]=$SAME
