@@ -426,6 +426,11 @@ impl Daemon {
                     drop(p);
                 }
                 Effect::Shutdown => self.exiting = true,
+                Effect::CloseConnections(handles) => {
+                    for h in handles {
+                        tracing::debug!(?h, "connection close requested");
+                    }
+                }
             }
         }
     }

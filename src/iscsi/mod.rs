@@ -10,6 +10,7 @@ pub mod chap;
 pub mod login;
 pub mod param;
 pub mod portal;
+pub mod session;
 pub mod tcp;
 
 use std::collections::BTreeMap;

@@ -7,6 +7,7 @@ use std::fmt::Write;
 
 use crate::bs;
 use crate::iscsi::portal::Portal;
+use crate::iscsi::session::{ConnRecord, Registry, SessionRecord};
 use crate::iscsi::{param, IscsiDriver, IscsiTarget};
 use crate::scsi::lu::Lu;
 use crate::scsi::DeviceType;
@@ -94,15 +95,15 @@ fn accounts_of(b: &mut String, sys: &System, binding: &AccountBinding, indent: &
 }
 
 /// `--mode target --op show` without `--tid`. tgt: `tgt_target_show_all()`
-pub fn all_targets(sys: &System, iscsi: &IscsiDriver) -> String {
+pub fn all_targets(sys: &System, iscsi: &IscsiDriver, reg: &Registry) -> String {
     let mut b = String::new();
     for t in sys.targets.values() {
-        target(&mut b, sys, iscsi, t);
+        target(&mut b, sys, iscsi, reg, t);
     }
     b
 }
 
-fn target(b: &mut String, sys: &System, iscsi: &IscsiDriver, t: &Target) {
+fn target(b: &mut String, sys: &System, iscsi: &IscsiDriver, reg: &Registry, t: &Target) {
     let driver = sys.llds.get(t.lld).map_or("", |d| d.name);
     let _ = writeln!(b, "Target {}: {}", t.tid.0, t.name);
     let _ = writeln!(b, "{T1}System information:");
@@ -117,6 +118,10 @@ fn target(b: &mut String, sys: &System, iscsi: &IscsiDriver, t: &Target) {
         }
     }
     let _ = writeln!(b, "{T1}I_T nexus information:");
+    for s in reg.of_target(t.tid.0) {
+        let _ = writeln!(b, "{T2}I_T nexus: {}", s.tsih);
+        b.push_str(&s.info);
+    }
     let _ = writeln!(b, "{T1}LUN information:");
     for lu in t.luns.values() {
         logical_unit(b, lu);
@@ -223,6 +228,97 @@ pub fn llds(sys: &System) -> String {
             }
         }
     }
+    b
+}
+
+/// `--mode conn --op show --tid N`: newest session first, newest connection first.
+/// tgt: usr/iscsi/target.c `iscsi_target_show_connections()`
+pub fn connections(reg: &Registry, tid: i32) -> String {
+    let mut b = String::new();
+    for s in reg.of_target(tid).rev() {
+        for c in s.conns.iter().rev() {
+            let _ = writeln!(b, "Session: {}", s.tsih);
+            let _ = writeln!(b, "{T1}Connection: {}", c.cid);
+            let _ = writeln!(b, "{T2}Initiator: {}", s.initiator);
+            let _ = writeln!(b, "{T2}IP Address: {}", c.peer.ip());
+        }
+    }
+    b
+}
+
+fn stat_line(b: &mut String, tid: i32, lun: u64, sid: u64, st: &crate::scsi::lu::LuStat) {
+    let _ = writeln!(
+        b,
+        "{tid:3} {lun:3} {sid:3} {:12} {:6} {:12} {:6} {:12} {:6} {:12} {:6} {:4}",
+        st.rd_subm_bytes,
+        st.rd_subm_cmds,
+        st.rd_done_bytes,
+        st.rd_done_cmds,
+        st.wr_subm_bytes,
+        st.wr_subm_cmds,
+        st.wr_done_bytes,
+        st.wr_done_cmds,
+        st.errors
+    );
+}
+
+/// One line per I_T nexus of a LU. tgt: `tgt_stat_device()`
+pub fn lu_stats(b: &mut String, tid: i32, lu: &Lu) {
+    let st = lu.state();
+    for (n, s) in &st.stats {
+        stat_line(b, tid, lu.lun, n.0, s);
+    }
+}
+
+/// Every LU of a target. tgt: `tgt_stat_target()`
+pub fn target_stats(b: &mut String, t: &Target) {
+    for lu in t.luns.values() {
+        lu_stats(b, t.tid.0, lu);
+    }
+}
+
+const CONN_STAT_HEADER: &str =
+    "sid cid rxdata_octets txdata_octets dataout_pdus datain_pdus cmd_pdus rsp_pdus\n";
+
+fn conn_line(b: &mut String, s: &SessionRecord, c: &ConnRecord) {
+    let _ = writeln!(
+        b,
+        "{:3} {:3} {:13} {:13} {:12} {:11} {:8} {:8}",
+        s.tsih, c.cid, c.stats.rxdata_octets, c.stats.txdata_octets, 0, 0, c.stats.scsicmd_pdus, 0
+    );
+}
+
+/// `--mode session --op stat`: the nexus's LUs newest first, then its connections.
+/// tgt: usr/iscsi/target.c `_stat_iscsi_session()`
+pub fn session_stats(sys: &System, s: &SessionRecord) -> String {
+    let mut b = stat_header();
+    if let Some(t) = sys.targets.get(&crate::tgt::TargetId(s.tid)) {
+        for lun in s.luns.iter().rev() {
+            if let Some(lu) = t.luns.get(lun) {
+                let st = lu
+                    .state()
+                    .stats
+                    .get(&s.nexus())
+                    .copied()
+                    .unwrap_or_default();
+                stat_line(&mut b, s.tid, *lun, u64::from(s.tsih), &st);
+            }
+        }
+    }
+    if !s.conns.is_empty() {
+        b.push('\n');
+        b.push_str(CONN_STAT_HEADER);
+    }
+    for c in &s.conns {
+        conn_line(&mut b, s, c);
+    }
+    b
+}
+
+/// `--mode conn --op stat`. tgt: `iscsi_stat_connection()`
+pub fn conn_stats(s: &SessionRecord, c: &ConnRecord) -> String {
+    let mut b = CONN_STAT_HEADER.to_owned();
+    conn_line(&mut b, s, c);
     b
 }
 

@@ -6,11 +6,15 @@
 //! loop must carry out (listeners to register or close, shutdown). Only the event loop does
 //! I/O. tgt: usr/mgmt.c.
 
+use std::sync::{Arc, Mutex, MutexGuard};
+
 use crate::iscsi::portal::{self, Portal, PortalItem};
+use crate::iscsi::session::{ConnHandle, Registry};
 use crate::iscsi::{tcp, IscsiDriver};
 use crate::mgmt::params::body_text;
 use crate::mgmt::render;
 use crate::mgmt::wire::{encode_reply, ErrCode, Mode, Op, Request, WireError, REQ_LEN};
+use crate::scsi::sense::{asc, Sense, SenseKey};
 use crate::tgt::{LldState, State, System, TargetId, LLD_ISCSI};
 
 /// Progress of one management connection. tgt: `enum mgmt_task_state`
@@ -116,6 +120,8 @@ pub struct Config {
     pub portals: Vec<Portal>,
     /// Portal strings given with `--iscsi`, re-applied when the driver restarts.
     pub portal_args: Option<String>,
+    /// Sessions and connections, shared with the I/O loops.
+    pub sessions: Arc<Mutex<Registry>>,
     next_portal_id: u64,
 }
 
@@ -128,6 +134,8 @@ pub enum Effect {
     ListenerRemoved(Portal),
     /// `system delete` succeeded: exit once the reply is sent.
     Shutdown,
+    /// Close these iSCSI connections (`conn delete`, `target delete --force`).
+    CloseConnections(Vec<ConnHandle>),
 }
 
 /// The result of one request.
@@ -259,12 +267,12 @@ impl Config {
             .driver_index(req.lld_name(), req.mode == Mode::LLD)?;
         match req.mode {
             Mode::SYSTEM => self.system(req, body),
-            Mode::TARGET => self.target(req, lld, body),
+            Mode::TARGET => self.target(req, lld, body, effects),
             Mode::PORTAL => self.portal(req, lld, body, effects),
             Mode::DEVICE => self.device(req, body),
             Mode::ACCOUNT => self.account(req, body),
             Mode::SESSION => self.session(req, lld),
-            Mode::CONNECTION => self.connection(req, lld),
+            Mode::CONNECTION => self.connection(req, lld, effects),
             Mode::LLD => self.lld(req, lld, effects),
             _ => {
                 // tgt hands unknown modes with op show to the driver's show.
@@ -295,13 +303,25 @@ impl Config {
                 }
             }
             Op::SHOW => Ok(render::system(&self.sys, &self.iscsi)),
-            Op::STATS => Ok(render::stat_header()),
+            Op::STATS => {
+                let mut out = render::stat_header();
+                for t in self.sys.targets.values() {
+                    render::target_stats(&mut out, t);
+                }
+                Ok(out)
+            }
             Op::DELETE if self.sys.targets.is_empty() => Ok(String::new()),
             _ => Err(ErrCode::INVALID_REQUEST),
         }
     }
 
-    fn target(&mut self, req: &Request, lld: usize, body: &str) -> Result<String, ErrCode> {
+    fn target(
+        &mut self,
+        req: &Request,
+        lld: usize,
+        body: &str,
+        effects: &mut Vec<Effect>,
+    ) -> Result<String, ErrCode> {
         match req.op {
             Op::NEW => {
                 self.sys.create_target(lld, req.tid, body)?;
@@ -311,8 +331,17 @@ impl Config {
                 Ok(String::new())
             }
             Op::DELETE => {
-                self.sys.delete_target(req.tid, req.force != 0)?;
+                let conns: Vec<ConnHandle> = self
+                    .registry()
+                    .of_target(req.tid)
+                    .flat_map(|s| s.conns.iter().map(|c| c.handle))
+                    .collect();
+                self.sys
+                    .delete_target(req.tid, req.force != 0, !conns.is_empty())?;
                 self.iscsi.target_deleted(TargetId(req.tid));
+                if !conns.is_empty() {
+                    effects.push(Effect::CloseConnections(conns));
+                }
                 Ok(String::new())
             }
             Op::BIND | Op::UNBIND => self
@@ -327,7 +356,11 @@ impl Config {
                 }
                 Ok(String::new())
             }
-            Op::SHOW if req.tid < 0 => Ok(render::all_targets(&self.sys, &self.iscsi)),
+            Op::SHOW if req.tid < 0 => Ok(render::all_targets(
+                &self.sys,
+                &self.iscsi,
+                &self.registry(),
+            )),
             Op::SHOW => {
                 let it = self
                     .iscsi
@@ -337,8 +370,10 @@ impl Config {
                 Ok(render::target_params(it))
             }
             Op::STATS => {
-                self.sys.target(req.tid)?;
-                Ok(render::stat_header())
+                let t = self.sys.target(req.tid)?;
+                let mut out = render::stat_header();
+                render::target_stats(&mut out, t);
+                Ok(out)
             }
             _ => Err(ErrCode::INVALID_REQUEST),
         }
@@ -351,7 +386,14 @@ impl Config {
             return if bind {
                 self.sys.bind_host(req.tid, req.host_no)
             } else {
-                self.sys.unbind_host(req.host_no)
+                let sessions = Arc::clone(&self.sessions);
+                let active = |tid: TargetId| {
+                    sessions
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .target_active(tid.0)
+                };
+                self.sys.unbind_host(req.host_no, active)
             };
         }
         let mut result = Err(ErrCode::INVALID_REQUEST);
@@ -401,24 +443,32 @@ impl Config {
             Op::NEW => {
                 self.sys
                     .create_lu(req.tid, req.lun, req.device_type, body)?;
+                self.lun_attached(req.tid, req.lun);
                 Ok(String::new())
             }
             Op::DELETE => {
                 self.sys.delete_lu(req.tid, req.lun)?;
+                self.lun_detached(req.tid, req.lun);
                 Ok(String::new())
             }
             Op::UPDATE => {
                 self.sys.update_lu(req.tid, req.lun, body)?;
                 Ok(String::new())
             }
+            Op::STATS if req.sid != 0 => {
+                // Not reachable from tgtadm: the iSCSI driver's per-session statistics.
+                let reg = self.registry();
+                let s = reg
+                    .by_tsih(truncate_tsih(req.sid))
+                    .ok_or(ErrCode::NO_SESSION)?;
+                Ok(render::session_stats(&self.sys, s))
+            }
             Op::STATS => {
                 let t = self.sys.target(req.tid)?;
-                t.luns.get(&req.lun).ok_or(ErrCode::NO_LUN)?;
-                if req.sid != 0 {
-                    // Per-session LU statistics exist only with sessions.
-                    return Err(ErrCode::NO_SESSION);
-                }
-                Ok(render::stat_header())
+                let lu = t.luns.get(&req.lun).ok_or(ErrCode::NO_LUN)?;
+                let mut out = render::stat_header();
+                render::lu_stats(&mut out, t.tid.0, lu);
+                Ok(out)
             }
             _ => Err(ErrCode::UNSUPPORTED_OPERATION),
         }
@@ -453,25 +503,69 @@ impl Config {
 
     fn session(&mut self, req: &Request, lld: usize) -> Result<String, ErrCode> {
         match req.op {
-            // No sessions exist before the iSCSI data path: every TSIH is unknown.
-            Op::STATS if lld == LLD_ISCSI => Err(ErrCode::NO_SESSION),
+            // The session is found by TSIH across all targets; the tid is not used.
+            Op::STATS if lld == LLD_ISCSI => {
+                let reg = self.registry();
+                let s = reg
+                    .by_tsih(truncate_tsih(req.sid))
+                    .ok_or(ErrCode::NO_SESSION)?;
+                Ok(render::session_stats(&self.sys, s))
+            }
             _ => Err(ErrCode::INVALID_REQUEST),
         }
     }
 
-    fn connection(&mut self, req: &Request, lld: usize) -> Result<String, ErrCode> {
+    fn connection(
+        &mut self,
+        req: &Request,
+        lld: usize,
+        effects: &mut Vec<Effect>,
+    ) -> Result<String, ErrCode> {
         if lld != LLD_ISCSI {
             return Err(ErrCode::INVALID_REQUEST);
         }
         match req.op {
             Op::SHOW => {
                 self.sys.target(req.tid)?;
-                Ok(String::new())
+                Ok(render::connections(&self.registry(), req.tid))
             }
-            Op::STATS => Err(ErrCode::NO_SESSION),
+            Op::STATS => {
+                let reg = self.registry();
+                let s = reg
+                    .by_tsih(truncate_tsih(req.sid))
+                    .ok_or(ErrCode::NO_SESSION)?;
+                let c = s
+                    .conns
+                    .iter()
+                    .find(|c| u32::from(c.cid) == req.cid)
+                    .ok_or(ErrCode::NO_CONNECTION)?;
+                Ok(render::conn_stats(s, c))
+            }
             Op::DELETE => {
                 self.sys.target(req.tid)?;
-                Err(ErrCode::NO_SESSION)
+                let reg = self.registry();
+                let mut found = false;
+                let mut handle = None;
+                for s in reg.of_target(req.tid) {
+                    if u64::from(s.tsih) != req.sid {
+                        continue;
+                    }
+                    found = true;
+                    if let Some(c) = s.conns.iter().find(|c| u32::from(c.cid) == req.cid) {
+                        tracing::info!(sid = s.tsih, cid = c.cid, "closing connection");
+                        handle = Some(c.handle);
+                        break;
+                    }
+                }
+                drop(reg);
+                match (handle, found) {
+                    (Some(h), _) => {
+                        effects.push(Effect::CloseConnections(vec![h]));
+                        Ok(String::new())
+                    }
+                    (None, true) => Err(ErrCode::NO_CONNECTION),
+                    (None, false) => Err(ErrCode::NO_SESSION),
+                }
             }
             _ => Err(ErrCode::INVALID_REQUEST),
         }
@@ -511,10 +605,67 @@ impl Config {
         }
     }
 
+    /// A new LU: every session of the target sees it with POWER ON pending, and every
+    /// other LU of those sessions reports REPORTED LUNS DATA HAS CHANGED.
+    /// tgt: usr/target.c `tgt_device_create()`
+    fn lun_attached(&self, tid: i32, lun: u64) {
+        let Ok(t) = self.sys.target(tid) else { return };
+        let mut reg = self.registry();
+        let nexuses: Vec<_> = reg.of_target(tid).map(|s| s.nexus()).collect();
+        let changed = Sense::new(
+            SenseKey::UNIT_ATTENTION,
+            asc::REPORTED_LUNS_DATA_HAS_CHANGED,
+        );
+        for n in &nexuses {
+            for (l, lu) in &t.luns {
+                if *l == lun {
+                    lu.nexus_added(*n);
+                } else if let Some(q) = lu.state().ua.get_mut(n) {
+                    if !q.contains(&changed) {
+                        q.push_back(changed);
+                    }
+                }
+            }
+        }
+        reg.lun_added(tid, lun);
+    }
+
+    /// A deleted LU: the remaining LUs of every session report the change.
+    fn lun_detached(&self, tid: i32, lun: u64) {
+        let Ok(t) = self.sys.target(tid) else { return };
+        let mut reg = self.registry();
+        let changed = Sense::new(
+            SenseKey::UNIT_ATTENTION,
+            asc::REPORTED_LUNS_DATA_HAS_CHANGED,
+        );
+        for n in reg.of_target(tid).map(|s| s.nexus()).collect::<Vec<_>>() {
+            for lu in t.luns.values() {
+                if let Some(q) = lu.state().ua.get_mut(&n) {
+                    if !q.contains(&changed) {
+                        q.push_back(changed);
+                    }
+                }
+            }
+        }
+        reg.lun_removed(tid, lun);
+    }
+
+    /// The session registry.
+    pub fn registry(&self) -> MutexGuard<'_, Registry> {
+        self.sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// Whether the system accepts iSCSI logins at all.
     pub fn system_ready(&self) -> bool {
         self.sys.state == State::Ready
     }
+}
+
+/// tgt looks sessions up by `(uint16_t)sid`.
+fn truncate_tsih(sid: u64) -> u16 {
+    u16::try_from(sid & 0xffff).unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -171,8 +171,6 @@ pub struct Target {
     pub acl_names: Vec<String>,
     /// Bound CHAP accounts.
     pub accounts: AccountBinding,
-    /// Number of I_T nexuses (sessions). Kept by the iSCSI layer.
-    pub nexus_count: usize,
 }
 
 /// A SCSI host bound to a target (`target bind -H`). tgt: `struct bound_host`
@@ -317,7 +315,6 @@ impl System {
                 acl_addresses: Vec::new(),
                 acl_names: Vec::new(),
                 accounts: AccountBinding::default(),
-                nexus_count: 0,
             },
         );
         self.llds[lld].targets.push(id);
@@ -325,11 +322,11 @@ impl System {
         Ok(())
     }
 
-    /// `target delete`. LUs go highest first; sessions must be gone unless forced.
+    /// `target delete`. Sessions (`active`) must be gone unless forced.
     /// tgt: usr/target.c `tgt_target_destroy()`
-    pub fn delete_target(&mut self, tid: i32, force: bool) -> AdmResult {
-        let t = self.target(tid)?;
-        if !force && t.nexus_count > 0 {
+    pub fn delete_target(&mut self, tid: i32, force: bool, active: bool) -> AdmResult {
+        self.target(tid)?;
+        if !force && active {
             return Err(ErrCode::TARGET_ACTIVE);
         }
         let id = TargetId(tid);
@@ -410,15 +407,15 @@ impl System {
         Ok(())
     }
 
-    /// `target unbind -H` (the tid is not checked, as in tgt). tgt: `tgt_unbind_host_to_target()`
-    pub fn unbind_host(&mut self, host_no: u32) -> AdmResult {
+    /// `target unbind -H` (the tid is not checked, as in tgt); refused while the bound
+    /// target has sessions. tgt: `tgt_unbind_host_to_target()`
+    pub fn unbind_host(&mut self, host_no: u32, active: impl Fn(TargetId) -> bool) -> AdmResult {
         let i = self
             .bound_hosts
             .iter()
             .position(|h| h.host_no == host_no)
             .ok_or(ErrCode::NO_BINDING)?;
-        let tid = self.bound_hosts[i].tid;
-        if self.targets.get(&tid).is_some_and(|t| t.nexus_count > 0) {
+        if active(self.bound_hosts[i].tid) {
             return Err(ErrCode::TARGET_ACTIVE);
         }
         self.bound_hosts.remove(i);
