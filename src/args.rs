@@ -4,6 +4,8 @@
 
 use std::ffi::OsString;
 
+use tgt::getopt::{Getopt, GetoptErrorKind, HasArg, OptSpec, Ordering};
+
 /// Parsed options.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Args {
@@ -43,145 +45,25 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Default number of backing-store worker threads. tgt: usr/bs.c `nr_iothreads`
 pub const DEFAULT_NR_IOTHREADS: i32 = 16;
 
-/// tgtd's options: long name, short letter, takes an argument. tgt: usr/tgtd.c `long_options`
-const SPECS: &[(&str, char, bool)] = &[
-    ("foreground", 'f', false),
-    ("control-port", 'C', true),
-    ("nr_iothreads", 't', true),
-    ("pid-file", 'p', true),
-    ("debug", 'd', true),
-    ("nodaemonize", 'D', false),
-    ("version", 'V', false),
-    ("help", 'h', false),
+/// tgtd's options, in C's `long_options` order. tgt: usr/tgtd.c
+const SPECS: &[OptSpec<char>] = &[
+    spec("foreground", 'f', HasArg::No),
+    spec("control-port", 'C', HasArg::Required),
+    spec("nr_iothreads", 't', HasArg::Required),
+    spec("pid-file", 'p', HasArg::Required),
+    spec("debug", 'd', HasArg::Required),
+    spec("nodaemonize", 'D', HasArg::No),
+    spec("version", 'V', HasArg::No),
+    spec("help", 'h', HasArg::No),
 ];
 
-/// One scanned element of argv, getopt_long style with `opterr = 0`.
-#[derive(Debug, PartialEq, Eq)]
-enum Item {
-    /// A known option (by its short letter) and its argument.
-    Opt { short: char, arg: Option<String> },
-    /// `--name` that matches no option (tgtd treats it as a driver parameter).
-    UnknownLong { name: String },
-    /// Unknown short option, ambiguous prefix or missing argument.
-    Error,
-}
-
-/// getopt_long with permutation: options anywhere, `--` ends them, long options by unique
-/// prefix (an exact match wins), `--opt=value`, glued short options and arguments.
-struct Scanner<'a> {
-    argv: &'a [String],
-    next: usize,
-    cluster: Option<(usize, usize)>,
-}
-
-impl<'a> Scanner<'a> {
-    fn new(argv: &'a [String]) -> Self {
-        Self {
-            argv,
-            next: 1,
-            cluster: None,
-        }
-    }
-
-    /// The argument after the current one, consumed (tgtd's `--<lld> <value>`).
-    fn take_next_arg(&mut self) -> Option<String> {
-        let v = self.argv.get(self.next).cloned();
-        if v.is_some() {
-            self.next += 1;
-        }
-        v
-    }
-
-    fn next_item(&mut self) -> Option<Item> {
-        if let Some((i, pos)) = self.cluster.take() {
-            return Some(self.short(i, pos));
-        }
-        loop {
-            let a = self.argv.get(self.next)?;
-            self.next += 1;
-            if a == "--" {
-                return None;
-            }
-            if let Some(long) = a.strip_prefix("--") {
-                return Some(self.long(long));
-            }
-            if a.len() > 1 && a.starts_with('-') {
-                return Some(self.short(self.next - 1, 1));
-            }
-        }
-    }
-
-    fn long(&mut self, text: &str) -> Item {
-        let (name, inline) = match text.split_once('=') {
-            Some((n, v)) => (n, Some(v.to_owned())),
-            None => (text, None),
-        };
-        let exact = SPECS.iter().find(|s| s.0 == name);
-        let candidates: Vec<_> = SPECS.iter().filter(|s| s.0.starts_with(name)).collect();
-        let spec = match (exact, candidates.as_slice()) {
-            (Some(s), _) => s,
-            (None, [s]) => *s,
-            (None, []) => {
-                return Item::UnknownLong {
-                    name: name.to_owned(),
-                }
-            }
-            (None, _) => return Item::Error,
-        };
-        match (spec.2, inline) {
-            (false, Some(_)) => Item::Error,
-            (false, None) => Item::Opt {
-                short: spec.1,
-                arg: None,
-            },
-            (true, Some(v)) => Item::Opt {
-                short: spec.1,
-                arg: Some(v),
-            },
-            (true, None) => match self.take_next_arg() {
-                Some(v) => Item::Opt {
-                    short: spec.1,
-                    arg: Some(v),
-                },
-                None => Item::Error,
-            },
-        }
-    }
-
-    fn short(&mut self, i: usize, pos: usize) -> Item {
-        let a = &self.argv[i];
-        let Some(c) = a[pos..].chars().next() else {
-            return Item::Error;
-        };
-        let rest = pos + c.len_utf8();
-        let Some(spec) = SPECS.iter().find(|s| s.1 == c) else {
-            if rest < a.len() {
-                self.cluster = Some((i, rest));
-            }
-            return Item::Error;
-        };
-        if !spec.2 {
-            if rest < a.len() {
-                self.cluster = Some((i, rest));
-            }
-            return Item::Opt {
-                short: c,
-                arg: None,
-            };
-        }
-        if rest < a.len() {
-            return Item::Opt {
-                short: c,
-                arg: Some(a[rest..].to_owned()),
-            };
-        }
-        match self.take_next_arg() {
-            Some(v) => Item::Opt {
-                short: c,
-                arg: Some(v),
-            },
-            None => Item::Error,
-        }
+const fn spec(long: &'static str, short: char, arg: HasArg) -> OptSpec<char> {
+    OptSpec {
+        id: short,
+        long: Some(long),
+        long_arg: arg,
+        short: Some(short as u8),
+        short_arg: arg,
     }
 }
 
@@ -226,81 +108,89 @@ fn number(v: &str, min: i64, max: i64) -> Result<i64, u8> {
 
 /// Parses argv (including argv[0]).
 pub fn parse(argv: Vec<OsString>) -> Parsed {
-    let argv: Vec<String> = argv
-        .into_iter()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
     let prog = argv
         .first()
-        .map(|p| p.rsplit('/').next().unwrap_or(p).to_owned())
+        .map(|p| {
+            let p = p.to_string_lossy();
+            p.rsplit('/').next().unwrap_or(&p).to_owned()
+        })
         .unwrap_or_else(|| "tgtd".into());
     let mut args = Args {
         nr_iothreads: DEFAULT_NR_IOTHREADS,
         ..Args::default()
     };
-    let mut scan = Scanner::new(&argv);
-    while let Some(item) = scan.next_item() {
-        match item {
-            Item::Opt { short, arg } => {
-                let arg = arg.unwrap_or_default();
-                let bad = |code: u8| {
-                    let what = if code == 34 {
-                        "out of range"
-                    } else {
-                        "invalid"
-                    };
-                    hint(
-                        &prog,
-                        code,
-                        format!("-{short} argument value '{arg}' {what}\n"),
-                    )
-                };
-                match short {
-                    'f' => args.foreground = true,
-                    'D' => args.nodaemonize = true,
-                    'C' => match number(&arg, 0, i64::from(i16::MAX)) {
-                        Ok(n) => args.control_port = i16::try_from(n).unwrap_or(0),
-                        Err(c) => return bad(c),
-                    },
-                    't' => match number(&arg, 1, i64::from(i32::MAX)) {
-                        Ok(n) => {
-                            args.nr_iothreads = i32::try_from(n).unwrap_or(DEFAULT_NR_IOTHREADS)
-                        }
-                        Err(c) => return bad(c),
-                    },
-                    'p' => args.pid_file = Some(arg),
-                    'd' => match number(&arg, 0, 1) {
-                        Ok(n) => args.debug = n == 1,
-                        Err(c) => return bad(c),
-                    },
-                    'V' => {
-                        return Parsed::Exit {
-                            code: 0,
-                            stdout: format!("{VERSION}\n"),
-                            stderr: String::new(),
-                        }
+    // tgtd sets `opterr = 0` and prints its own messages.
+    let scan = Getopt::new(&argv, SPECS)
+        .ordering(Ordering::from_env())
+        .opterr(false);
+    for item in scan {
+        let m = match item {
+            Ok(m) => m,
+            // `--<driver> <string>`: driver parameters, the value is the next word.
+            Err(e) => match e.kind {
+                GetoptErrorKind::UnrecognizedLong { text } => {
+                    let name = String::from_utf8_lossy(&text).into_owned();
+                    let value = argv
+                        .get(e.index + 1)
+                        .map(|v| v.to_string_lossy().into_owned());
+                    match name.as_str() {
+                        "iscsi" => args.iscsi = value,
+                        "iser" => {}
+                        _ => return hint(&prog, 1, format!("'{name}' is an unknown option\n")),
                     }
-                    'h' => {
-                        return Parsed::Exit {
-                            code: 0,
-                            stdout: usage_text(&prog),
-                            stderr: String::new(),
-                        }
-                    }
-                    _ => return hint(&prog, 1, String::new()),
+                    continue;
+                }
+                _ => return hint(&prog, 1, String::new()),
+            },
+        };
+        let short = m.id();
+        let arg = m
+            .arg
+            .map(|a| a.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let bad = |code: u8| {
+            let what = if code == 34 {
+                "out of range"
+            } else {
+                "invalid"
+            };
+            hint(
+                &prog,
+                code,
+                format!("-{short} argument value '{arg}' {what}\n"),
+            )
+        };
+        match short {
+            'f' => args.foreground = true,
+            'D' => args.nodaemonize = true,
+            'C' => match number(&arg, 0, i64::from(i16::MAX)) {
+                Ok(n) => args.control_port = i16::try_from(n).unwrap_or(0),
+                Err(c) => return bad(c),
+            },
+            't' => match number(&arg, 1, i64::from(i32::MAX)) {
+                Ok(n) => args.nr_iothreads = i32::try_from(n).unwrap_or(DEFAULT_NR_IOTHREADS),
+                Err(c) => return bad(c),
+            },
+            'p' => args.pid_file = Some(arg),
+            'd' => match number(&arg, 0, 1) {
+                Ok(n) => args.debug = n == 1,
+                Err(c) => return bad(c),
+            },
+            'V' => {
+                return Parsed::Exit {
+                    code: 0,
+                    stdout: format!("{VERSION}\n"),
+                    stderr: String::new(),
                 }
             }
-            // tgtd reads `--<name> <value>` for driver parameters: the name must be a
-            // registered driver's, and the value is the next argument.
-            Item::UnknownLong { name } => {
-                let value = scan.take_next_arg();
-                match name.as_str() {
-                    "iscsi" => args.iscsi = value,
-                    "iser" => {}
-                    _ => return hint(&prog, 1, format!("'{name}' is an unknown option\n")),
+            'h' => {
+                return Parsed::Exit {
+                    code: 0,
+                    stdout: usage_text(&prog),
+                    stderr: String::new(),
                 }
             }
-            Item::Error => return hint(&prog, 1, String::new()),
+            _ => return hint(&prog, 1, String::new()),
         }
     }
     Parsed::Run(args)
