@@ -7,11 +7,13 @@
 
 pub mod acl;
 pub mod chap;
+pub mod conn;
 pub mod login;
 pub mod param;
 pub mod portal;
 pub mod session;
 pub mod tcp;
+pub mod view;
 
 use std::collections::BTreeMap;
 

@@ -1,0 +1,1242 @@
+//! One iSCSI connection, sans-IO: login, then the full-feature phase.
+//!
+//! The connection takes decoded PDUs ([`Connection::handle`]) and SCSI completions
+//! ([`Connection::complete`]) and produces PDUs to send ([`Out`], taken with
+//! [`Connection::take_output`]) and SCSI commands to execute ([`Connection::take_commands`]).
+//! The I/O loop does the socket work and runs the commands; nothing here blocks or touches
+//! a socket, so every behaviour is testable with scripted PDUs.
+//!
+//! RFC 7143 §3.2.2 (CmdSN window), §3.2.4 (Data-In/R2T/Data-Out), §4.2.3 (ordering),
+//! §11 (PDUs); tgt: usr/iscsi/iscsid.c (`iscsi_task_queue()`, `iscsi_data_rsp_build()`,
+//! `iscsi_r2t_build()`, `iscsi_cmd_rsp_build()`, `cmnd_exec_text()`, `cmnd_exec_logout()`,
+//! `iscsi_tm_execute()`), usr/iscsi/iscsi_tcp.c (NOP-In probes).
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use super::login::{self, Established, Login, LoginEnv, LoginPdu, LoginReply, SessionType, Step};
+use super::param::{idx, NR_KEYS};
+use super::view::IscsiView;
+use crate::scsi::cmd::{Command, NexusId, Response, Status, TaskAttr};
+use crate::scsi::lu::Lu;
+
+/// The reserved tag. RFC 7143 §11.2.1.8
+pub const RESERVED_TAG: u32 = 0xffff_ffff;
+
+/// SCSI Response "response" field: command completed at target. RFC 7143 §11.4.3
+pub const RESPONSE_COMPLETED: u8 = 0x00;
+
+/// Task management functions. RFC 7143 §11.5.1
+pub mod tmf {
+    /// ABORT TASK
+    pub const ABORT_TASK: u8 = 1;
+    /// ABORT TASK SET
+    pub const ABORT_TASK_SET: u8 = 2;
+    /// CLEAR ACA
+    pub const CLEAR_ACA: u8 = 3;
+    /// CLEAR TASK SET
+    pub const CLEAR_TASK_SET: u8 = 4;
+    /// LOGICAL UNIT RESET
+    pub const LUN_RESET: u8 = 5;
+    /// TARGET WARM RESET
+    pub const TARGET_WARM_RESET: u8 = 6;
+    /// TARGET COLD RESET
+    pub const TARGET_COLD_RESET: u8 = 7;
+    /// TASK REASSIGN
+    pub const TASK_REASSIGN: u8 = 8;
+    /// Response: function complete.
+    pub const RSP_COMPLETE: u8 = 0;
+    /// Response: task does not exist.
+    pub const RSP_NO_TASK: u8 = 1;
+    /// Response: LUN does not exist.
+    pub const RSP_NO_LUN: u8 = 2;
+    /// Response: function not supported.
+    pub const RSP_NOT_SUPPORTED: u8 = 5;
+    /// Response: function rejected.
+    pub const RSP_REJECTED: u8 = 255;
+}
+
+/// Reject reasons. RFC 7143 §11.17.1
+pub mod reject {
+    /// Data (payload) digest error.
+    pub const DATA_DIGEST_ERROR: u8 = 0x02;
+    /// Protocol error.
+    pub const PROTOCOL_ERROR: u8 = 0x04;
+    /// Command not supported.
+    pub const COMMAND_NOT_SUPPORTED: u8 = 0x05;
+    /// Invalid PDU field.
+    pub const INVALID_PDU_FIELD: u8 = 0x09;
+}
+
+/// A decoded PDU from the initiator, with the fields this layer uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum In {
+    /// Login Request with its text keys.
+    Login(LoginPdu),
+    /// SCSI Command with immediate data.
+    ScsiCommand {
+        /// I bit.
+        immediate: bool,
+        /// F bit: no unsolicited Data-Out follows.
+        final_pdu: bool,
+        /// R bit.
+        read: bool,
+        /// W bit.
+        write: bool,
+        /// ATTR.
+        attr: u8,
+        /// LUN field.
+        lun: [u8; 8],
+        /// ITT.
+        itt: u32,
+        /// Expected Data Transfer Length.
+        edtl: u32,
+        /// CmdSN.
+        cmd_sn: u32,
+        /// The CDB (16 bytes, or longer with an extended-CDB AHS).
+        cdb: Vec<u8>,
+        /// Immediate data.
+        data: Vec<u8>,
+    },
+    /// SCSI Data-Out.
+    DataOut {
+        /// F bit.
+        final_pdu: bool,
+        /// ITT.
+        itt: u32,
+        /// TTT (reserved for unsolicited data).
+        ttt: u32,
+        /// DataSN.
+        data_sn: u32,
+        /// Buffer offset.
+        offset: u32,
+        /// Data.
+        data: Vec<u8>,
+    },
+    /// NOP-Out.
+    NopOut {
+        /// I bit.
+        immediate: bool,
+        /// LUN field.
+        lun: [u8; 8],
+        /// ITT.
+        itt: u32,
+        /// TTT.
+        ttt: u32,
+        /// CmdSN.
+        cmd_sn: u32,
+        /// Ping data.
+        data: Vec<u8>,
+    },
+    /// Task Management Function Request.
+    TaskMgmt {
+        /// I bit.
+        immediate: bool,
+        /// Function.
+        function: u8,
+        /// LUN field.
+        lun: [u8; 8],
+        /// ITT.
+        itt: u32,
+        /// Referenced task tag.
+        ref_itt: u32,
+        /// CmdSN.
+        cmd_sn: u32,
+    },
+    /// Text Request.
+    Text {
+        /// I bit.
+        immediate: bool,
+        /// F bit.
+        final_pdu: bool,
+        /// ITT.
+        itt: u32,
+        /// TTT (continuation).
+        ttt: u32,
+        /// CmdSN.
+        cmd_sn: u32,
+        /// Text keys.
+        keys: Vec<(String, String)>,
+    },
+    /// Logout Request.
+    Logout {
+        /// I bit.
+        immediate: bool,
+        /// Reason code.
+        reason: u8,
+        /// ITT.
+        itt: u32,
+        /// CID to log out.
+        cid: u16,
+        /// CmdSN.
+        cmd_sn: u32,
+    },
+    /// SNACK (ignored at ErrorRecoveryLevel 0, as tgt does).
+    Snack,
+    /// A PDU this connection cannot use: answer with a Reject carrying its header.
+    Invalid {
+        /// Reject reason.
+        reason: u8,
+        /// The offending BHS.
+        bhs: [u8; 48],
+    },
+}
+
+/// Sequence numbers stamped on a target PDU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seq {
+    /// StatSN.
+    pub stat_sn: u32,
+    /// ExpCmdSN.
+    pub exp_cmd_sn: u32,
+    /// MaxCmdSN.
+    pub max_cmd_sn: u32,
+}
+
+/// A PDU to send, described by meaning; `iscsi::pdu` turns it into bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Out {
+    /// Login Response.
+    Login {
+        /// Fields from the login state machine.
+        reply: LoginReply,
+        /// Sequence numbers.
+        seq: Seq,
+    },
+    /// SCSI Response (status, sense, residuals).
+    ScsiResponse {
+        /// ITT.
+        itt: u32,
+        /// SAM status.
+        status: u8,
+        /// Sense data (sent with its 2-byte length prefix).
+        sense: Vec<u8>,
+        /// Residual: positive underflow, negative overflow.
+        residual: i64,
+        /// ExpDataSN: Data-In and R2T PDUs sent for this command.
+        exp_data_sn: u32,
+        /// Sequence numbers.
+        seq: Seq,
+    },
+    /// Data-In, possibly carrying the status (S bit).
+    DataIn {
+        /// ITT.
+        itt: u32,
+        /// LUN field.
+        lun: [u8; 8],
+        /// The whole read buffer (shared by every Data-In of the command).
+        buf: Arc<Vec<u8>>,
+        /// Offset of this PDU's data in `buf` (= Buffer Offset).
+        offset: u32,
+        /// Length of this PDU's data.
+        len: u32,
+        /// DataSN.
+        data_sn: u32,
+        /// F bit.
+        final_pdu: bool,
+        /// `Some((status, residual))` when the status rides on this PDU.
+        status: Option<(u8, i64)>,
+        /// Sequence numbers (StatSN meaningful only with status).
+        seq: Seq,
+    },
+    /// Ready To Transfer.
+    R2t {
+        /// ITT.
+        itt: u32,
+        /// LUN field.
+        lun: [u8; 8],
+        /// TTT.
+        ttt: u32,
+        /// R2TSN.
+        r2t_sn: u32,
+        /// Buffer offset.
+        offset: u32,
+        /// Desired data transfer length.
+        len: u32,
+        /// Sequence numbers (StatSN not advanced).
+        seq: Seq,
+    },
+    /// NOP-In (answer to a ping, or the target's own probe).
+    NopIn {
+        /// ITT (reserved for a probe).
+        itt: u32,
+        /// TTT (reserved for an answer).
+        ttt: u32,
+        /// LUN field.
+        lun: [u8; 8],
+        /// Echoed ping data.
+        data: Vec<u8>,
+        /// Sequence numbers.
+        seq: Seq,
+    },
+    /// Task Management Function Response.
+    TaskMgmtResponse {
+        /// ITT.
+        itt: u32,
+        /// Response code.
+        response: u8,
+        /// Sequence numbers.
+        seq: Seq,
+    },
+    /// Text Response.
+    Text {
+        /// ITT.
+        itt: u32,
+        /// TTT (reserved when final).
+        ttt: u32,
+        /// F bit.
+        final_pdu: bool,
+        /// Encoded `key=value\0` bytes of this PDU.
+        data: Vec<u8>,
+        /// Sequence numbers.
+        seq: Seq,
+    },
+    /// Logout Response.
+    Logout {
+        /// ITT.
+        itt: u32,
+        /// Response code.
+        response: u8,
+        /// Sequence numbers.
+        seq: Seq,
+    },
+    /// Reject with the offending header.
+    Reject {
+        /// Reason.
+        reason: u8,
+        /// The rejected BHS.
+        bhs: [u8; 48],
+        /// Sequence numbers.
+        seq: Seq,
+    },
+}
+
+/// What the connection asks of its loop besides sending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// Login completed: register the session/connection.
+    LoggedIn(Box<Established>),
+    /// Close the connection once the queued output is written.
+    CloseAfterFlush,
+    /// Close now.
+    Close,
+    /// Task management reset of one LU (LUN) or the whole target (`None`).
+    Reset {
+        /// The LU, or every LU of the target.
+        lun: Option<u64>,
+    },
+}
+
+/// A write command collecting its data.
+#[derive(Debug)]
+struct WriteTask {
+    itt: u32,
+    lun: [u8; 8],
+    attr: u8,
+    cdb: Vec<u8>,
+    edtl: u32,
+    buf: Vec<u8>,
+    /// Bytes received so far (sum of PDU lengths).
+    received: u32,
+    /// Next offset to request with an R2T.
+    next_r2t_offset: u32,
+    /// Outstanding R2Ts: (ttt, end offset).
+    outstanding: Vec<(u32, u32)>,
+    r2t_sn: u32,
+    /// Unsolicited Data-Out may still arrive (F not yet seen).
+    unsolicited_open: bool,
+    /// CmdSN order reached: ready to run once the data is in.
+    ordered: bool,
+    expect_in: u32,
+}
+
+/// A command released to the SCSI layer.
+#[derive(Debug)]
+struct Running {
+    lun: [u8; 8],
+    read: bool,
+    aborted: bool,
+}
+
+#[derive(Debug, Clone)]
+enum Phase {
+    Login(Box<Login>),
+    FullFeature(Box<Ffp>),
+    Closed,
+}
+
+/// Full-feature state: what the session negotiated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Ffp {
+    session_type: SessionType,
+    tid: i32,
+    tsih: u16,
+    params: [u32; NR_KEYS],
+    initiator: String,
+}
+
+/// Work waiting for an earlier CmdSN.
+#[derive(Debug)]
+enum Pending {
+    /// A whole PDU to dispatch.
+    Pdu(In),
+    /// A write (already collecting data) whose turn it is.
+    WriteTurn(u32),
+}
+
+/// One connection.
+#[derive(Debug)]
+pub struct Connection {
+    phase: Phase,
+    peer: SocketAddr,
+    local: SocketAddr,
+    stat_sn: u32,
+    exp_cmd_sn: u32,
+    max_queue: u32,
+    writes: HashMap<u32, WriteTask>,
+    running: HashMap<u32, Running>,
+    pending: BTreeMap<u32, Pending>,
+    next_ttt: u32,
+    text: Option<(u32, VecDeque<u8>)>,
+    out: VecDeque<Out>,
+    commands: Vec<Command>,
+    events: Vec<Event>,
+    nop_outstanding: u32,
+    nop_ttt: Option<u32>,
+    luns: Option<Arc<BTreeMap<u64, Arc<Lu>>>>,
+    login_started: bool,
+}
+
+/// Serial number arithmetic: `a` is before `b`. RFC 1982
+fn before(a: u32, b: u32) -> bool {
+    i32::from_ne_bytes(a.wrapping_sub(b).to_ne_bytes()) < 0
+}
+
+/// Decodes the 8-byte LUN field into tgt's LUN number; `None` for methods 2/3.
+/// SAM-5 §4.7; tgt: usr/scsi.c `scsi_get_devid()`
+pub fn lun_number(lun: &[u8; 8]) -> Option<u64> {
+    match lun[0] >> 6 {
+        0 => Some(u64::from(lun[1])),
+        1 => Some((u64::from(lun[0] & 0x3f) << 8) | u64::from(lun[1])),
+        _ => None,
+    }
+}
+
+impl Connection {
+    /// A freshly accepted connection.
+    pub fn new(peer: SocketAddr, local: SocketAddr) -> Self {
+        Self {
+            phase: Phase::Login(Box::default()),
+            peer,
+            local,
+            stat_sn: 0,
+            exp_cmd_sn: 0,
+            max_queue: 128,
+            writes: HashMap::new(),
+            running: HashMap::new(),
+            pending: BTreeMap::new(),
+            next_ttt: 1,
+            text: None,
+            out: VecDeque::new(),
+            commands: Vec::new(),
+            events: Vec::new(),
+            nop_outstanding: 0,
+            nop_ttt: None,
+            luns: None,
+            login_started: false,
+        }
+    }
+
+    /// The negotiated session parameters once in full feature phase.
+    pub fn params(&self) -> Option<&[u32; NR_KEYS]> {
+        match &self.phase {
+            Phase::FullFeature(f) => Some(&f.params),
+            _ => None,
+        }
+    }
+
+    /// Whether the connection is in full feature phase.
+    pub fn is_full_feature(&self) -> bool {
+        matches!(self.phase, Phase::FullFeature(_))
+    }
+
+    /// The largest data segment the target accepts (its MaxRecvDataSegmentLength).
+    pub fn max_recv_dsl(&self) -> u32 {
+        match &self.phase {
+            Phase::FullFeature(f) => f.params[idx::MAX_RECV_DLENGTH],
+            // During login tgt accepts up to its login buffer; 8192 is the RFC default and
+            // what every initiator sends in login.
+            _ => 8192,
+        }
+    }
+
+    /// Header/data digests negotiated (CRC32C on).
+    pub fn digests(&self) -> (bool, bool) {
+        match &self.phase {
+            Phase::FullFeature(f) => (
+                f.params[idx::HDRDGST] & super::param::DIGEST_CRC32C != 0,
+                f.params[idx::DATADGST] & super::param::DIGEST_CRC32C != 0,
+            ),
+            _ => (false, false),
+        }
+    }
+
+    /// The session of this connection (TSIH), once logged in.
+    pub fn tsih(&self) -> Option<u16> {
+        match &self.phase {
+            Phase::FullFeature(f) if f.session_type == SessionType::Normal => Some(f.tsih),
+            _ => None,
+        }
+    }
+
+    /// The target of this connection, once logged in to a normal session.
+    pub fn tid(&self) -> Option<i32> {
+        match &self.phase {
+            Phase::FullFeature(f) if f.session_type == SessionType::Normal => Some(f.tid),
+            _ => None,
+        }
+    }
+
+    /// PDUs ready to send, in order.
+    pub fn take_output(&mut self) -> Option<Out> {
+        self.out.pop_front()
+    }
+
+    /// Whether output is queued.
+    pub fn has_output(&self) -> bool {
+        !self.out.is_empty()
+    }
+
+    /// SCSI commands ready to execute.
+    pub fn take_commands(&mut self) -> Vec<Command> {
+        std::mem::take(&mut self.commands)
+    }
+
+    /// Loop-level events.
+    pub fn take_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.events)
+    }
+
+    fn seq(&mut self, advance: bool) -> Seq {
+        let s = Seq {
+            stat_sn: self.stat_sn,
+            exp_cmd_sn: self.exp_cmd_sn,
+            max_cmd_sn: self.exp_cmd_sn.wrapping_add(self.max_queue).wrapping_sub(1),
+        };
+        if advance {
+            self.stat_sn = self.stat_sn.wrapping_add(1);
+        }
+        s
+    }
+
+    fn login_seq(&mut self, l: &Login) -> Seq {
+        let s = Seq {
+            stat_sn: self.stat_sn,
+            exp_cmd_sn: l.exp_cmd_sn(),
+            max_cmd_sn: l.max_cmd_sn(),
+        };
+        self.stat_sn = self.stat_sn.wrapping_add(1);
+        s
+    }
+
+    fn reject(&mut self, reason: u8, bhs: [u8; 48]) {
+        let seq = self.seq(true);
+        self.out.push_back(Out::Reject { reason, bhs, seq });
+    }
+
+    /// Handles one PDU from the initiator.
+    pub fn handle(&mut self, pdu: In, env: &mut dyn LoginEnv, view: &IscsiView) {
+        match std::mem::replace(&mut self.phase, Phase::Closed) {
+            Phase::Login(mut l) => {
+                self.phase = Phase::Login(l.clone());
+                match pdu {
+                    In::Login(req) => self.handle_login(&mut l, &req, env, view),
+                    In::Invalid { reason, bhs } => {
+                        self.reject(reason, bhs);
+                        self.events.push(Event::CloseAfterFlush);
+                    }
+                    _ => {
+                        // Anything but Login before login completes: protocol error.
+                        self.events.push(Event::Close);
+                    }
+                }
+            }
+            Phase::FullFeature(f) => {
+                self.phase = Phase::FullFeature(f);
+                self.handle_ffp(pdu, view);
+            }
+            Phase::Closed => {}
+        }
+    }
+
+    fn handle_login(
+        &mut self,
+        l: &mut Login,
+        req: &LoginPdu,
+        env: &mut dyn LoginEnv,
+        view: &IscsiView,
+    ) {
+        if !self.login_started {
+            // The first response's StatSN is the initiator's ExpStatSN (RFC 7143 §11.13.4
+            // leaves it to the target; initiators accept any).
+            self.login_started = true;
+            self.stat_sn = req.exp_stat_sn;
+        }
+        let step = l.handle(req, env);
+        let seq = self.login_seq(l);
+        match step {
+            Step::Continue(reply) => {
+                self.out.push_back(Out::Login { reply, seq });
+                self.phase = Phase::Login(Box::new(l.clone()));
+            }
+            Step::Failed(reply) => {
+                self.out.push_back(Out::Login { reply, seq });
+                self.phase = Phase::Closed;
+                self.events.push(Event::CloseAfterFlush);
+            }
+            Step::Complete(reply, est) => {
+                self.exp_cmd_sn = est.exp_cmd_sn;
+                self.max_queue = est.params[idx::MAX_QUEUE_CMD].max(1);
+                let tsih = reply.tsih;
+                self.out.push_back(Out::Login { reply, seq });
+                if est.session_type == SessionType::Normal {
+                    self.luns = view.targets.get(&est.tid).map(|t| Arc::clone(&t.luns));
+                }
+                self.phase = Phase::FullFeature(Box::new(Ffp {
+                    session_type: est.session_type,
+                    tid: est.tid,
+                    tsih,
+                    params: est.params,
+                    initiator: est.initiator.clone(),
+                }));
+                self.events.push(Event::LoggedIn(est));
+            }
+        }
+    }
+
+    fn ffp(&self) -> Option<&Ffp> {
+        match &self.phase {
+            Phase::FullFeature(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// CmdSN gate for a non-immediate command: run now, queue for later, or drop.
+    /// tgt: `iscsi_task_queue()`
+    fn ordered(&mut self, cmd_sn: u32, immediate: bool, pdu: In) -> Option<In> {
+        if immediate {
+            return Some(pdu);
+        }
+        if cmd_sn == self.exp_cmd_sn {
+            self.exp_cmd_sn = self.exp_cmd_sn.wrapping_add(1);
+            return Some(pdu);
+        }
+        if before(cmd_sn, self.exp_cmd_sn) {
+            tracing::warn!(
+                cmd_sn,
+                exp = self.exp_cmd_sn,
+                "stale CmdSN, command dropped"
+            );
+            return None;
+        }
+        let max = self.exp_cmd_sn.wrapping_add(self.max_queue);
+        if !before(cmd_sn, max) {
+            tracing::warn!(cmd_sn, max, "CmdSN outside the window, command dropped");
+            return None;
+        }
+        self.pending.insert(cmd_sn, Pending::Pdu(pdu));
+        None
+    }
+
+    /// Runs queued commands whose CmdSN has come.
+    fn drain_pending(&mut self, view: &IscsiView) {
+        while let Some(p) = self.pending.remove(&self.exp_cmd_sn) {
+            self.exp_cmd_sn = self.exp_cmd_sn.wrapping_add(1);
+            match p {
+                Pending::Pdu(pdu) => self.dispatch(pdu, view),
+                Pending::WriteTurn(itt) => {
+                    if let Some(t) = self.writes.get_mut(&itt) {
+                        t.ordered = true;
+                    }
+                    self.try_release_write(itt);
+                }
+            }
+        }
+    }
+
+    fn handle_ffp(&mut self, pdu: In, view: &IscsiView) {
+        let (cmd_sn, immediate) = match &pdu {
+            In::ScsiCommand {
+                cmd_sn, immediate, ..
+            }
+            | In::NopOut {
+                cmd_sn, immediate, ..
+            }
+            | In::TaskMgmt {
+                cmd_sn, immediate, ..
+            }
+            | In::Text {
+                cmd_sn, immediate, ..
+            }
+            | In::Logout {
+                cmd_sn, immediate, ..
+            } => (*cmd_sn, *immediate),
+            In::DataOut { .. } | In::Snack | In::Invalid { .. } | In::Login(_) => {
+                return self.dispatch(pdu, view);
+            }
+        };
+        // Write data is collected as soon as the command arrives, whatever its CmdSN.
+        if let In::ScsiCommand { write: true, .. } = &pdu {
+            return self.scsi_command(pdu, Some((cmd_sn, immediate)), view);
+        }
+        // A NOP-Out with the reserved ITT answers our probe; it carries no CmdSN work.
+        if let In::NopOut {
+            itt: RESERVED_TAG, ..
+        } = &pdu
+        {
+            return self.dispatch(pdu, view);
+        }
+        if let Some(p) = self.ordered(cmd_sn, immediate, pdu) {
+            self.dispatch(p, view);
+        }
+        self.drain_pending(view);
+    }
+
+    fn dispatch(&mut self, pdu: In, view: &IscsiView) {
+        let discovery = self
+            .ffp()
+            .is_some_and(|f| f.session_type == SessionType::Discovery);
+        match pdu {
+            In::ScsiCommand { .. } if discovery => {
+                self.reject(reject::PROTOCOL_ERROR, [0; 48]);
+            }
+            In::ScsiCommand { .. } => self.scsi_command(pdu, None, view),
+            In::DataOut {
+                final_pdu,
+                itt,
+                ttt,
+                offset,
+                data,
+                ..
+            } => self.data_out(itt, ttt, offset, final_pdu, data, view),
+            In::NopOut {
+                lun,
+                itt,
+                ttt,
+                data,
+                ..
+            } => {
+                if itt == RESERVED_TAG {
+                    if Some(ttt) == self.nop_ttt {
+                        self.nop_outstanding = 0;
+                        self.nop_ttt = None;
+                    }
+                    return;
+                }
+                let seq = self.seq(true);
+                self.out.push_back(Out::NopIn {
+                    itt,
+                    ttt: RESERVED_TAG,
+                    lun,
+                    data,
+                    seq,
+                });
+            }
+            In::TaskMgmt {
+                function,
+                lun,
+                itt,
+                ref_itt,
+                ..
+            } => self.task_mgmt(function, lun, itt, ref_itt),
+            In::Text { itt, ttt, keys, .. } => self.text(itt, ttt, &keys, view),
+            In::Logout { itt, reason, .. } => {
+                // ERL 0: closing the session or the connection both succeed; recovery
+                // (reason 2) is not supported.
+                let response = if reason <= 1 { 0 } else { 2 };
+                let seq = self.seq(true);
+                self.out.push_back(Out::Logout { itt, response, seq });
+                self.events.push(Event::CloseAfterFlush);
+            }
+            In::Snack => {}
+            In::Invalid { reason, bhs } => self.reject(reason, bhs),
+            In::Login(_) => self.reject(reject::PROTOCOL_ERROR, [0; 48]),
+        }
+    }
+
+    /// A SCSI Command. Writes first collect their data (immediate, unsolicited, then R2T);
+    /// `gate` carries the CmdSN when ordering is still to be decided.
+    fn scsi_command(&mut self, pdu: In, gate: Option<(u32, bool)>, view: &IscsiView) {
+        let In::ScsiCommand {
+            final_pdu,
+            read,
+            write,
+            attr,
+            lun,
+            itt,
+            edtl,
+            cdb,
+            data,
+            ..
+        } = pdu
+        else {
+            return;
+        };
+        let Some(f) = self.ffp() else { return };
+        let params = f.params;
+        if !write {
+            self.release(
+                itt,
+                lun,
+                attr,
+                cdb,
+                Vec::new(),
+                if read { edtl } else { 0 },
+                0,
+                read,
+            );
+            return;
+        }
+        // Immediate data beyond what was negotiated is a protocol error.
+        let imm_allowed = params[idx::IMM_DATA] != 0;
+        if !data.is_empty() && !imm_allowed {
+            self.reject(reject::PROTOCOL_ERROR, [0; 48]);
+            return;
+        }
+        let edtl_usize = usize::try_from(edtl).unwrap_or(usize::MAX);
+        if data.len() > edtl_usize {
+            self.reject(reject::PROTOCOL_ERROR, [0; 48]);
+            return;
+        }
+        let mut buf = data;
+        let received = u32::try_from(buf.len()).unwrap_or(u32::MAX);
+        buf.resize(edtl_usize, 0);
+        let unsolicited_open = !final_pdu && params[idx::INITIAL_R2T] == 0;
+        let unsolicited_end = if params[idx::INITIAL_R2T] == 0 {
+            params[idx::FIRST_BURST].min(edtl)
+        } else {
+            received
+        };
+        let mut t = WriteTask {
+            itt,
+            lun,
+            attr,
+            cdb,
+            edtl,
+            buf,
+            received,
+            next_r2t_offset: if unsolicited_open {
+                unsolicited_end
+            } else {
+                received
+            },
+            outstanding: Vec::new(),
+            r2t_sn: 0,
+            unsolicited_open,
+            ordered: false,
+            expect_in: if read { edtl } else { 0 },
+        };
+        // Decide ordering now (it may be released only when its data is complete).
+        match gate {
+            Some((sn, imm)) => {
+                if imm || sn == self.exp_cmd_sn {
+                    if !imm {
+                        self.exp_cmd_sn = self.exp_cmd_sn.wrapping_add(1);
+                    }
+                    t.ordered = true;
+                } else if before(sn, self.exp_cmd_sn) {
+                    tracing::warn!(sn, "stale CmdSN, write dropped");
+                    return;
+                } else {
+                    self.pending.insert(sn, Pending::WriteTurn(itt));
+                }
+            }
+            None => t.ordered = true,
+        }
+        self.writes.insert(itt, t);
+        self.send_r2ts(itt);
+        self.try_release_write(itt);
+        self.drain_pending(view);
+    }
+
+    /// Issues R2Ts for the data not yet requested, within MaxOutstandingR2T.
+    /// tgt: `iscsi_r2t_build()`
+    fn send_r2ts(&mut self, itt: u32) {
+        let Some(params) = self.ffp().map(|f| f.params) else {
+            return;
+        };
+        let max_burst = params[idx::MAX_BURST].max(1);
+        let max_r2t = usize::try_from(params[idx::MAX_R2T].max(1)).unwrap_or(1);
+        loop {
+            let ttt = self.next_ttt;
+            let Some(t) = self.writes.get_mut(&itt) else {
+                return;
+            };
+            if t.unsolicited_open || t.next_r2t_offset >= t.edtl || t.outstanding.len() >= max_r2t {
+                return;
+            }
+            let len = (t.edtl - t.next_r2t_offset).min(max_burst);
+            let offset = t.next_r2t_offset;
+            t.next_r2t_offset += len;
+            t.outstanding.push((ttt, offset + len));
+            let r2t_sn = t.r2t_sn;
+            t.r2t_sn += 1;
+            let lun = t.lun;
+            self.next_ttt = self.next_ttt.wrapping_add(1);
+            if self.next_ttt == RESERVED_TAG {
+                self.next_ttt = 1;
+            }
+            let seq = self.seq(false);
+            self.out.push_back(Out::R2t {
+                itt,
+                lun,
+                ttt,
+                r2t_sn,
+                offset,
+                len,
+                seq,
+            });
+        }
+    }
+
+    fn data_out(
+        &mut self,
+        itt: u32,
+        ttt: u32,
+        offset: u32,
+        final_pdu: bool,
+        data: Vec<u8>,
+        _view: &IscsiView,
+    ) {
+        let Some(t) = self.writes.get_mut(&itt) else {
+            tracing::warn!(itt, "Data-Out for an unknown task");
+            self.reject(reject::INVALID_PDU_FIELD, [0; 48]);
+            return;
+        };
+        let len = u32::try_from(data.len()).unwrap_or(u32::MAX);
+        let end = offset.checked_add(len);
+        match end {
+            Some(end) if end <= t.edtl => {
+                let (o, e) = (
+                    usize::try_from(offset).unwrap_or(0),
+                    usize::try_from(end).unwrap_or(0),
+                );
+                t.buf[o..e].copy_from_slice(&data);
+                t.received = t.received.saturating_add(len);
+            }
+            _ => {
+                tracing::warn!(itt, offset, len, "Data-Out beyond the expected length");
+                self.reject(reject::PROTOCOL_ERROR, [0; 48]);
+                return;
+            }
+        }
+        if ttt == RESERVED_TAG {
+            if final_pdu {
+                t.unsolicited_open = false;
+            }
+        } else if final_pdu {
+            t.outstanding.retain(|(x, _)| *x != ttt);
+        }
+        self.send_r2ts(itt);
+        self.try_release_write(itt);
+    }
+
+    fn try_release_write(&mut self, itt: u32) {
+        let ready = self.writes.get(&itt).is_some_and(|t| {
+            t.ordered
+                && !t.unsolicited_open
+                && t.outstanding.is_empty()
+                && t.next_r2t_offset >= t.edtl
+        });
+        if !ready {
+            return;
+        }
+        if let Some(t) = self.writes.remove(&itt) {
+            let out_len = t.edtl;
+            self.release(
+                t.itt,
+                t.lun,
+                t.attr,
+                t.cdb,
+                t.buf,
+                t.expect_in,
+                out_len,
+                t.expect_in > 0,
+            );
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn release(
+        &mut self,
+        itt: u32,
+        lun: [u8; 8],
+        attr: u8,
+        cdb: Vec<u8>,
+        data_out: Vec<u8>,
+        expected_in: u32,
+        expected_out: u32,
+        read: bool,
+    ) {
+        let Some(f) = self.ffp() else { return };
+        let nexus = NexusId(u64::from(f.tsih));
+        self.running.insert(
+            itt,
+            Running {
+                lun,
+                read,
+                aborted: false,
+            },
+        );
+        self.commands.push(Command {
+            cdb,
+            lun,
+            attr: TaskAttr::from_iscsi(attr),
+            nexus,
+            tag: u64::from(itt),
+            expected_in,
+            expected_out,
+            data_out,
+        });
+    }
+
+    /// A SCSI command finished: Data-In, then status (on the last Data-In when GOOD).
+    /// tgt: `iscsi_data_rsp_build()`, `iscsi_cmd_rsp_build()`
+    pub fn complete(&mut self, itt: u32, rsp: Response) {
+        let Some(r) = self.running.remove(&itt) else {
+            return;
+        };
+        if r.aborted {
+            return;
+        }
+        let Some(params) = self.ffp().map(|f| f.params) else {
+            return;
+        };
+        let max_xmit = params[idx::MAX_XMIT_DLENGTH].max(512);
+        let max_burst = params[idx::MAX_BURST].max(max_xmit);
+        let data_len = u32::try_from(rsp.data_in.len()).unwrap_or(u32::MAX);
+        let mut data_sn = 0u32;
+        let residual = if r.read {
+            rsp.in_residual
+        } else {
+            rsp.out_residual
+        };
+        if data_len > 0 {
+            let buf = Arc::new(rsp.data_in);
+            let mut offset = 0u32;
+            let mut burst_left = max_burst;
+            while offset < data_len {
+                let len = (data_len - offset).min(max_xmit).min(burst_left);
+                let last = offset + len == data_len;
+                burst_left -= len;
+                let end_of_burst = burst_left == 0;
+                if end_of_burst {
+                    burst_left = max_burst;
+                }
+                let carry_status = last && rsp.status == Status::GOOD;
+                let seq = self.seq(carry_status);
+                self.out.push_back(Out::DataIn {
+                    itt,
+                    lun: r.lun,
+                    buf: Arc::clone(&buf),
+                    offset,
+                    len,
+                    data_sn,
+                    final_pdu: last || end_of_burst,
+                    status: carry_status.then_some((rsp.status.0, residual)),
+                    seq,
+                });
+                data_sn += 1;
+                offset += len;
+            }
+            if rsp.status == Status::GOOD {
+                return;
+            }
+        }
+        let seq = self.seq(true);
+        self.out.push_back(Out::ScsiResponse {
+            itt,
+            status: rsp.status.0,
+            sense: rsp.sense,
+            residual,
+            exp_data_sn: data_sn,
+            seq,
+        });
+    }
+
+    /// Task management. tgt: `iscsi_tm_execute()`
+    fn task_mgmt(&mut self, function: u8, lun: [u8; 8], itt: u32, ref_itt: u32) {
+        let lun_no = lun_number(&lun);
+        let lun_exists =
+            lun_no.is_some_and(|n| self.luns.as_ref().is_some_and(|m| m.contains_key(&n)));
+        let response = match function {
+            tmf::ABORT_TASK => {
+                if self.writes.remove(&ref_itt).is_some() {
+                    tmf::RSP_COMPLETE
+                } else if let Some(r) = self.running.get_mut(&ref_itt) {
+                    r.aborted = true;
+                    tmf::RSP_COMPLETE
+                } else {
+                    tmf::RSP_NO_TASK
+                }
+            }
+            tmf::ABORT_TASK_SET | tmf::CLEAR_TASK_SET => {
+                self.abort_lun(&lun);
+                tmf::RSP_COMPLETE
+            }
+            tmf::LUN_RESET => {
+                if lun_exists {
+                    self.abort_lun(&lun);
+                    self.events.push(Event::Reset { lun: lun_no });
+                    tmf::RSP_COMPLETE
+                } else {
+                    tmf::RSP_NO_LUN
+                }
+            }
+            tmf::TARGET_WARM_RESET | tmf::TARGET_COLD_RESET => {
+                self.writes.clear();
+                for r in self.running.values_mut() {
+                    r.aborted = true;
+                }
+                self.events.push(Event::Reset { lun: None });
+                if function == tmf::TARGET_COLD_RESET {
+                    self.events.push(Event::CloseAfterFlush);
+                }
+                tmf::RSP_COMPLETE
+            }
+            tmf::CLEAR_ACA | tmf::TASK_REASSIGN => tmf::RSP_NOT_SUPPORTED,
+            _ => tmf::RSP_REJECTED,
+        };
+        let seq = self.seq(true);
+        self.out
+            .push_back(Out::TaskMgmtResponse { itt, response, seq });
+    }
+
+    fn abort_lun(&mut self, lun: &[u8; 8]) {
+        self.writes.retain(|_, t| &t.lun != lun);
+        for r in self.running.values_mut() {
+            if &r.lun == lun {
+                r.aborted = true;
+            }
+        }
+    }
+
+    /// Text requests: SendTargets, with continuation for long answers.
+    /// tgt: `cmnd_exec_text()`, `text_scan_text()`
+    fn text(&mut self, itt: u32, ttt: u32, keys: &[(String, String)], view: &IscsiView) {
+        let Some(f) = self.ffp().cloned() else { return };
+        let max = usize::try_from(f.params[idx::MAX_XMIT_DLENGTH].max(512)).unwrap_or(8192);
+        if ttt == RESERVED_TAG {
+            let mut body = Vec::new();
+            for (k, v) in keys {
+                if k == "SendTargets" {
+                    if v.is_empty() {
+                        continue;
+                    }
+                    let name = (v != "All").then_some(v.as_str());
+                    for (tk, tv) in self.send_targets(view, name, &f.initiator) {
+                        push_key(&mut body, &tk, &tv);
+                    }
+                } else {
+                    push_key(&mut body, k, "NotUnderstood");
+                }
+            }
+            self.text = Some((0, body.into()));
+        } else if !self.text.as_ref().is_some_and(|(t, _)| *t == ttt) {
+            self.reject(reject::INVALID_PDU_FIELD, [0; 48]);
+            return;
+        }
+        let Some((_, mut rest)) = self.text.take() else {
+            return;
+        };
+        let n = rest.len().min(max);
+        let data: Vec<u8> = rest.drain(..n).collect();
+        let final_pdu = rest.is_empty();
+        let ttt_out = if final_pdu {
+            RESERVED_TAG
+        } else {
+            let t = self.next_ttt;
+            self.next_ttt = self.next_ttt.wrapping_add(1).max(1);
+            self.text = Some((t, rest));
+            t
+        };
+        let seq = self.seq(true);
+        self.out.push_back(Out::Text {
+            itt,
+            ttt: ttt_out,
+            final_pdu,
+            data,
+            seq,
+        });
+    }
+
+    /// The SendTargets answer: every target the initiator may log in to, at the address
+    /// of this connection. tgt: `target_list_build()`
+    fn send_targets(
+        &self,
+        view: &IscsiView,
+        name: Option<&str>,
+        initiator: &str,
+    ) -> Vec<(String, String)> {
+        let addr = match self.local {
+            SocketAddr::V4(a) => format!("{}:{},1", a.ip(), a.port()),
+            SocketAddr::V6(a) => format!("[{}]:{},1", a.ip(), a.port()),
+        };
+        let mut out = Vec::new();
+        for t in view.targets.values() {
+            if name.is_some_and(|n| n != t.name) {
+                continue;
+            }
+            if !super::acl::allowed(&t.acl_addresses, &t.acl_names, self.peer.ip(), initiator) {
+                continue;
+            }
+            out.push(("TargetName".to_owned(), t.name.clone()));
+            out.push(("TargetAddress".to_owned(), addr.clone()));
+        }
+        out
+    }
+
+    /// One tick of the NOP-In keep-alive; returns false when the connection must close.
+    /// tgt: usr/iscsi/iscsi_tcp.c `iscsi_tcp_nop_work_handler()`
+    pub fn nop_probe(&mut self, nop_count: i32) -> bool {
+        if !self.is_full_feature() {
+            return true;
+        }
+        self.nop_outstanding += 1;
+        if i64::from(self.nop_outstanding) > i64::from(nop_count) {
+            tracing::warn!(
+                failed = self.nop_outstanding - 1,
+                "tcp connection timed out after failed NOP-OUT"
+            );
+            return false;
+        }
+        let ttt = self.next_ttt;
+        self.next_ttt = self.next_ttt.wrapping_add(1).max(1);
+        self.nop_ttt = Some(ttt);
+        let seq = self.seq(false);
+        self.out.push_back(Out::NopIn {
+            itt: RESERVED_TAG,
+            ttt,
+            lun: [0; 8],
+            data: Vec::new(),
+            seq,
+        });
+        true
+    }
+
+    /// Number of commands in flight (for LU-delete and shutdown checks).
+    pub fn in_flight(&self) -> usize {
+        self.running.len() + self.writes.len()
+    }
+}
+
+fn push_key(b: &mut Vec<u8>, k: &str, v: &str) {
+    b.extend_from_slice(k.as_bytes());
+    b.push(b'=');
+    b.extend_from_slice(v.as_bytes());
+    b.push(0);
+}
+
+/// Login status constants re-exported for the loop.
+pub use login::status;
