@@ -11,6 +11,7 @@
 //! - [`event`]: the main mio loop that owns the sockets.
 //! - [`getopt`]: GNU `getopt_long`-compatible argument scanning for tgtd and tgtadm.
 //! - [`log`]: the run-time debug switch.
+//! - [`sys`]: every `unsafe` operation, behind safe functions (CRC32C so far).
 #![deny(clippy::print_stdout)]
 
 pub mod bs;
@@ -21,4 +22,5 @@ pub mod iscsi;
 pub mod log;
 pub mod mgmt;
 pub mod scsi;
+pub mod sys;
 pub mod tgt;
