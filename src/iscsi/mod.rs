@@ -10,6 +10,7 @@ pub mod chap;
 pub mod conn;
 pub mod login;
 pub mod param;
+pub mod pdu;
 pub mod portal;
 pub mod session;
 pub mod tcp;
