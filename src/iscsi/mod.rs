@@ -14,6 +14,7 @@ pub mod pdu;
 pub mod portal;
 pub mod session;
 pub mod tcp;
+pub mod text;
 pub mod view;
 
 use std::collections::BTreeMap;
