@@ -1,6 +1,12 @@
 //! Entry points for the fuzz targets in `compat-tests/fuzz/` and for the stable-Rust
 //! replay of their corpora. Each function takes hostile bytes and must never panic.
 
+use crate::iscsi::pdu::{
+    self, Ahs, Bhs, DataIn, DataOut, LoginRequest, LoginResponse, LogoutRequest, LogoutResponse,
+    NopIn, NopOut, PduReader, R2t, Reject, Response, ScsiCommand, ScsiResponse, Snack, TaskMgmt,
+    TaskMgmtResponse, TextRequest, TextResponse, BHS_LEN, MAX_DSL,
+};
+use crate::iscsi::text;
 use crate::mgmt::server::{Config, MgmtTask};
 use crate::mgmt::wire::{Mode, Op, Request};
 
@@ -34,6 +40,167 @@ fn is_side_effect_free(req: &Request, body: &[u8]) -> bool {
     // iSNS=On resolves the server name (a DNS query).
     let resolves = body.windows(7).any(|w| w == b"iSNS=On");
     !binds && !opens && !resolves
+}
+
+/// Decodes the first 48 bytes as a BHS with every typed view, and the rest as AHS. Every
+/// view that decodes must encode back to a header that decodes to the same view.
+pub fn bhs(data: &[u8]) {
+    for max in [0, 8192, MAX_DSL] {
+        let _ = Bhs::decode_prefix(data, max);
+    }
+    let Some(raw) = data
+        .get(..BHS_LEN)
+        .and_then(|b| <[u8; BHS_LEN]>::try_from(b).ok())
+    else {
+        return;
+    };
+    let b = Bhs::from_bytes(raw);
+    let _ = format!("{b:?}");
+    let _ = (b.total_ahs_len(), b.padded_data_len(), b.lun(), b.itt());
+    let dl = usize::try_from(b.data_segment_len()).unwrap_or(0);
+    let words = raw[pdu::off::TOTAL_AHS_LEN];
+    macro_rules! round_trip {
+        ($ty:ty, $v:ident => $enc:expr) => {
+            if let Ok($v) = <$ty>::decode(&b) {
+                let again = <$ty>::decode(&Bhs::from_bytes($enc));
+                assert_eq!(again.as_ref(), Ok(&$v), "{} round trip", stringify!($ty));
+            }
+        };
+    }
+    round_trip!(ScsiCommand, v => v.encode_with_ahs(words, dl));
+    round_trip!(DataOut, v => v.encode(dl));
+    round_trip!(NopOut, v => v.encode(dl));
+    round_trip!(TaskMgmt, v => v.encode());
+    round_trip!(LoginRequest, v => v.encode(dl));
+    round_trip!(TextRequest, v => v.encode(dl));
+    round_trip!(LogoutRequest, v => v.encode());
+    round_trip!(Snack, v => v.encode());
+    round_trip!(LoginResponse, v => v.encode(dl));
+    round_trip!(ScsiResponse, v => v.encode(dl));
+    round_trip!(DataIn, v => v.encode(dl));
+    round_trip!(R2t, v => v.encode());
+    round_trip!(NopIn, v => v.encode(dl));
+    round_trip!(TaskMgmtResponse, v => v.encode());
+    round_trip!(TextResponse, v => v.encode(dl));
+    round_trip!(LogoutResponse, v => v.encode());
+    round_trip!(Reject, v => v.encode());
+    round_trip!(pdu::AsyncMessage, v => v.encode(dl));
+    if let Err(e) = pdu::Request::decode(&b) {
+        let _ = (e.reject_reason(), e.is_fatal(), e.to_string());
+    }
+    let _ = Response::decode(&b);
+    if let Ok(ahs) = Ahs::decode(&data[BHS_LEN..]) {
+        let cdb: [u8; 16] = raw[32..48].try_into().expect("16 bytes");
+        assert!(ahs.full_cdb(&cdb).len() <= pdu::ahs::MAX_CDB_LEN);
+        if let Some(enc) = ahs.encode() {
+            assert_eq!(Ahs::decode(&enc), Ok(ahs), "AHS round trip");
+        }
+    }
+}
+
+/// Feeds `data` to a [`PduReader`] as a receive stream, in chunks whose sizes come from the
+/// input, and decodes every PDU it yields. The first byte picks digests and the
+/// MaxRecvDataSegmentLength.
+pub fn pdu_stream(data: &[u8]) {
+    pdu_stream_count(data);
+}
+
+/// [`pdu_stream`], returning how many PDUs came out whole (so tests can tell the inputs
+/// reach past the framing).
+fn pdu_stream_count(data: &[u8]) -> usize {
+    let mut count = 0;
+    let Some((&cfg, mut rest)) = data.split_first() else {
+        return count;
+    };
+    let max = [0, 512, 8192, 262_144][usize::from(cfg & 3)];
+    let mut reader = PduReader::new(max);
+    reader.set_digests(cfg & 4 != 0, cfg & 8 != 0);
+    let mut chunk = usize::from(cfg >> 4) + 1;
+    while !rest.is_empty() {
+        let n = chunk.min(rest.len());
+        let mut piece = &rest[..n];
+        rest = &rest[n..];
+        chunk = chunk % 61 + 7;
+        while !piece.is_empty() {
+            if reader.at_data_start() && piece[0] & 1 == 0 {
+                let _ = reader.provide_data_buffer(Vec::with_capacity(64));
+            }
+            let used = match reader.feed(piece) {
+                Ok(u) => u,
+                Err(e) => {
+                    assert!(e.is_fatal(), "feed returns only fatal errors: {e:?}");
+                    return count;
+                }
+            };
+            // Between PDUs the reader always wants bytes, so it takes at least one.
+            assert!(used > 0 && used <= piece.len());
+            piece = &piece[used..];
+            if let Some(p) = reader.take_pdu() {
+                match p {
+                    Ok(p) => {
+                        count += 1;
+                        assert!(p.ahs.len() <= pdu::MAX_AHS_LEN);
+                        assert_eq!(
+                            Some(p.data.len()),
+                            usize::try_from(p.bhs.data_segment_len()).ok()
+                        );
+                        assert!(p.bhs.data_segment_len() <= max);
+                        if let Ok(req) = pdu::Request::decode(&p.bhs) {
+                            if matches!(req, pdu::Request::Login(_) | pdu::Request::Text(_)) {
+                                let _ = text::parse(&p.data);
+                            }
+                        }
+                        let _ = Ahs::decode(&p.ahs);
+                    }
+                    Err(e) => assert!(!e.is_fatal()),
+                }
+            }
+        }
+    }
+    count
+}
+
+/// Parses `data` as login/text key=value text, renders what parsed and parses it again, and
+/// tries every value decoder on every value. Chunking and collecting must give the text back.
+pub fn login_text(data: &[u8]) {
+    if let Ok(pairs) = text::parse(data) {
+        let rendered = text::render(&pairs);
+        assert_eq!(
+            text::parse(&rendered).as_ref(),
+            Ok(&pairs),
+            "render round trip"
+        );
+        for (k, v) in &pairs {
+            assert!(!k.is_empty() && k.len() <= text::MAX_KEY_LEN);
+            let _ = (
+                text::parse_number(v),
+                text::parse_range(v),
+                text::parse_bool(v),
+            );
+            if let Ok((bytes, enc)) = text::parse_binary(v) {
+                let again = text::parse_binary(&text::render_binary(&bytes, enc));
+                assert_eq!(again, Ok((bytes, enc)), "binary round trip");
+            }
+            let _ = text::split_list(v).count();
+        }
+    }
+    let max = data.first().map_or(1, |&b| usize::from(b % 32) + 1);
+    let mut c = text::TextCollector::new(text::MAX_TEXT_LEN);
+    let mut last_more = true;
+    for (piece, more) in text::chunks(data, max) {
+        assert!(piece.len() <= max && last_more);
+        last_more = more;
+        if c.push(piece).is_err() {
+            return;
+        }
+    }
+    assert!(!last_more);
+    assert_eq!(c.take(), data);
+    if let Ok(s) = std::str::from_utf8(data) {
+        if let Some(b) = text::base64_decode(s) {
+            assert_eq!(text::base64_decode(&text::base64_encode(&b)), Some(b));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -136,6 +303,142 @@ mod tests {
             let len = rng.below(400);
             let data: Vec<u8> = (0..len).map(|_| rng.next().to_ne_bytes()[0]).collect();
             mgmt_req(&data);
+        }
+    }
+
+    fn random_bytes(rng: &mut Rng, len: usize) -> Vec<u8> {
+        (0..len).map(|_| rng.next().to_ne_bytes()[0]).collect()
+    }
+
+    /// A stream of well-formed PDUs (valid headers from the encoders, framed with or without
+    /// digests), then some corruption.
+    fn pdu_stream_input(rng: &mut Rng) -> Vec<u8> {
+        use crate::iscsi::pdu::{digest::Digests, Itt, Ttt, TxFrame};
+        let cfg = u8::try_from(rng.below(256)).unwrap() | 2; // MaxRecvDSL 8192 or more
+        let digests = Digests {
+            header: cfg & 4 != 0,
+            data: cfg & 8 != 0,
+        };
+        let mut out = vec![cfg];
+        for i in 0..rng.below(12) {
+            let itt = Itt(u32::try_from(i).unwrap());
+            let data = match rng.below(3) {
+                0 => Vec::new(),
+                1 => b"SendTargets=All\0".to_vec(),
+                _ => {
+                    let n = rng.below(300);
+                    random_bytes(rng, n)
+                }
+            };
+            let hdr = match rng.below(4) {
+                0 => TextRequest {
+                    immediate: true,
+                    final_pdu: true,
+                    cont: false,
+                    lun: [0; 8],
+                    itt,
+                    ttt: Ttt::RESERVED,
+                    cmd_sn: 1,
+                    exp_stat_sn: 1,
+                }
+                .encode(data.len()),
+                1 => NopOut {
+                    immediate: false,
+                    lun: [0; 8],
+                    itt,
+                    ttt: Ttt::RESERVED,
+                    cmd_sn: 2,
+                    exp_stat_sn: 2,
+                }
+                .encode(data.len()),
+                2 => DataOut {
+                    final_pdu: true,
+                    lun: [0; 8],
+                    itt,
+                    ttt: Ttt(7),
+                    exp_stat_sn: 3,
+                    data_sn: 0,
+                    buffer_offset: 0,
+                }
+                .encode(data.len()),
+                _ => {
+                    let mut h = random_bytes(rng, BHS_LEN);
+                    h[4] = 0;
+                    let dl = u32::try_from(data.len()).unwrap().to_be_bytes();
+                    h[5..8].copy_from_slice(&dl[1..]);
+                    h.try_into().unwrap()
+                }
+            };
+            let frame = TxFrame::new(&hdr, data, digests).unwrap();
+            for p in frame.pieces() {
+                out.extend_from_slice(p);
+            }
+        }
+        for _ in 0..rng.below(3) {
+            if out.len() > 1 {
+                let at = 1 + rng.below(out.len() - 1);
+                out[at] ^= u8::try_from(1 + rng.below(255)).unwrap();
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn random_pdu_streams_never_panic() {
+        let mut rng = Rng(0x5eed_1234);
+        let mut whole = 0;
+        for _ in 0..1500 {
+            let input = pdu_stream_input(&mut rng);
+            whole += pdu_stream_count(&input);
+            bhs(&input[1..]);
+        }
+        // Most of the generated PDUs frame whole; corruption stops some streams early.
+        assert!(whole > 3000, "only {whole} PDUs framed");
+    }
+
+    #[test]
+    fn random_bytes_as_pdus_never_panic() {
+        let mut rng = Rng(11);
+        for _ in 0..3000 {
+            let len = rng.below(200);
+            let data = random_bytes(&mut rng, len);
+            bhs(&data);
+            pdu_stream(&data);
+        }
+    }
+
+    #[test]
+    fn random_login_texts_never_panic() {
+        const KEYS: &[&str] = &[
+            "InitiatorName=iqn.1993-08.org.debian:01:abc",
+            "TargetName=iqn.2001-04.com.example:t",
+            "SessionType=Discovery",
+            "AuthMethod=CHAP,None",
+            "CHAP_A=5,7",
+            "CHAP_R=0x0123456789abcdef",
+            "CHAP_C=0bAAECAwQ=",
+            "MaxRecvDataSegmentLength=0x2000",
+            "FirstBurstLength=0b/w==",
+            "X=1~2",
+            "HeaderDigest=CRC32C,None",
+            "=",
+            "NoEquals",
+            "\u{ff}=\u{0}",
+        ];
+        let mut rng = Rng(23);
+        for _ in 0..2000 {
+            let mut t = Vec::new();
+            for _ in 0..rng.below(6) {
+                t.extend_from_slice(KEYS[rng.below(KEYS.len())].as_bytes());
+                if rng.below(8) != 0 {
+                    t.push(0);
+                }
+            }
+            if rng.below(4) == 0 {
+                let n = rng.below(40);
+                t.extend(random_bytes(&mut rng, n));
+            }
+            login_text(&t);
         }
     }
 }
