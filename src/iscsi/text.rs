@@ -93,6 +93,9 @@ pub enum TextError {
 /// Each `key=value` must end with a NUL; the value is everything after the first `=` (it
 /// may contain more). Empty items (two NULs in a row) are skipped: some initiators pad the
 /// text with NULs, and tgt ignores them too.
+// COMPAT: tgt's `next_key()` checks nothing: a last pair without its NUL is silently
+// dropped, an item without `=` swallows the next one, and no length is limited. We refuse
+// such text (the login layer answers it as an initiator error).
 pub fn parse(data: &[u8]) -> Result<Vec<(String, String)>, TextError> {
     let Some(body) = data.strip_suffix(&[0]) else {
         return if data.is_empty() {

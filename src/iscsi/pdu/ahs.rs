@@ -17,6 +17,7 @@ impl AhsType {
     pub const EXTENDED_CDB: Self = Self(1);
     /// 2 Bidirectional Read Expected Data Transfer Length. RFC 7143 §11.2.2.4
     pub const BIDI_READ_LENGTH: Self = Self(2);
+    // 3-59 are reserved; 60-63 are for non-iSCSI extensions.
 }
 
 /// Longest CDB an extended CDB AHS can complete (SPC: 260 bytes), so at most 244 bytes
@@ -39,8 +40,12 @@ pub struct Ahs<'a> {
 
 impl<'a> Ahs<'a> {
     /// Parses the AHS bytes that followed a BHS (TotalAHSLength × 4 of them). Each type may
-    /// appear once; types RFC 7143 does not define are refused, since an AHS changes how the
-    /// command is to be executed and cannot be safely ignored.
+    /// appear once. Reserved types are refused, since an AHS changes how the command is to be
+    /// executed; the non-iSCSI extension types (60-63) belong to other layers and are
+    /// skipped.
+    // COMPAT: tgt looks for an extended CDB only as the first AHS, steps over it without its
+    // padding (so a bidirectional length after an odd-sized one is misread), and ignores
+    // every other type. We follow the RFC layout and refuse reserved types.
     pub fn decode(mut ahs: &'a [u8]) -> Result<Self, PduError> {
         let mut out = Self::default();
         while !ahs.is_empty() {
@@ -80,7 +85,8 @@ impl<'a> Ahs<'a> {
                     };
                     out.bidi_read_edtl = Some(u32::from_be_bytes([a, b, c, d]));
                 }
-                _ => return Err(bad("unknown AHSType")),
+                AhsType(60..=63) => {}
+                _ => return Err(bad("reserved AHSType")),
             }
             ahs = &ahs[total..];
         }
@@ -168,7 +174,8 @@ mod tests {
             &[0x00, 0x05],                                     // truncated header
             &[0x00, 0x03, 0x01, 0x00, 0xaa, 0xbb],             // padding overruns
             &[0x00, 0x01, 0x01, 0x00],                         // empty extended CDB
-            &[0x00, 0x03, 0x09, 0x00, 0, 0, 0, 0],             // unknown type
+            &[0x00, 0x03, 0x09, 0x00, 0, 0, 0, 0],             // reserved type
+            &[0x00, 0x00, 0x00, 0x00],                         // type 0 is reserved
             &[0x00, 0x01, 0x02, 0x00],                         // bidi length too short
             &[0x00, 0x05, 0x02, 0x00, 0, 0, 0, 1, 0, 0, 0, 0], // bidi with garbage after
         ];
@@ -188,6 +195,17 @@ mod tests {
         let mut dup = ok.to_vec();
         dup.extend_from_slice(&ok);
         assert!(Ahs::decode(&dup).is_err());
+    }
+
+    #[test]
+    fn non_iscsi_extension_types_are_skipped() {
+        let raw = [
+            0x00, 0x02, 0x3c, 0x00, 0xee, 0x00, 0x00, 0x00, // type 60, 2 bytes
+            0x00, 0x05, 0x02, 0x00, 0x00, 0x00, 0x02, 0x00, // bidi 512
+        ];
+        let a = Ahs::decode(&raw).unwrap();
+        assert_eq!(a.bidi_read_edtl, Some(512));
+        assert_eq!(a.extended_cdb, None);
     }
 
     #[test]

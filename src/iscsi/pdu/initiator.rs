@@ -6,8 +6,8 @@
 //! `encode` exists for tests and for tools that play the initiator.
 
 use super::{
-    expect_no_segments, expect_opcode, Bhs, BhsBuilder, Isid, Itt, LunField, Opcode, PduError, Ttt,
-    BHS_LEN, FLAG_FINAL,
+    expect_no_segments, expect_opcode, off, Bhs, BhsBuilder, Isid, Itt, LunField, Opcode, PduError,
+    Ttt, BHS_LEN, FLAG_FINAL,
 };
 
 /// Task attributes of a SCSI Command (ATTR, 3 bits). RFC 7143 §11.3.1, SAM
@@ -119,6 +119,101 @@ mod bit {
     pub const SNACK_TYPE: u8 = 0x0f;
 }
 
+/// Byte offsets of the opcode-specific fields (the common ones are in [`super::off`]).
+/// RFC 7143 §11
+pub mod layout {
+    /// SCSI Command. RFC 7143 §11.3
+    pub mod scsi_cmd {
+        /// Expected Data Transfer Length.
+        pub const EDTL: usize = 20;
+        /// CmdSN.
+        pub const CMD_SN: usize = 24;
+        /// ExpStatSN.
+        pub const EXP_STAT_SN: usize = 28;
+        /// CDB (16 bytes).
+        pub const CDB: usize = 32;
+    }
+    /// SCSI Data-Out. RFC 7143 §11.7
+    pub mod data_out {
+        /// Target Transfer Tag.
+        pub const TTT: usize = 20;
+        /// ExpStatSN.
+        pub const EXP_STAT_SN: usize = 28;
+        /// DataSN.
+        pub const DATA_SN: usize = 36;
+        /// Buffer Offset.
+        pub const BUFFER_OFFSET: usize = 40;
+    }
+    /// NOP-Out. RFC 7143 §11.18
+    pub mod nop_out {
+        /// Target Transfer Tag.
+        pub const TTT: usize = 20;
+        /// CmdSN.
+        pub const CMD_SN: usize = 24;
+        /// ExpStatSN.
+        pub const EXP_STAT_SN: usize = 28;
+    }
+    /// Task Management Function Request. RFC 7143 §11.5
+    pub mod task_mgmt {
+        /// Referenced Task Tag.
+        pub const REF_TASK_TAG: usize = 20;
+        /// CmdSN.
+        pub const CMD_SN: usize = 24;
+        /// ExpStatSN.
+        pub const EXP_STAT_SN: usize = 28;
+        /// RefCmdSN.
+        pub const REF_CMD_SN: usize = 32;
+        /// ExpDataSN.
+        pub const EXP_DATA_SN: usize = 36;
+    }
+    /// Login Request. RFC 7143 §11.12
+    pub mod login {
+        /// Version-max.
+        pub const VERSION_MAX: usize = 2;
+        /// Version-min.
+        pub const VERSION_MIN: usize = 3;
+        /// ISID (6 bytes).
+        pub const ISID: usize = 8;
+        /// TSIH (2 bytes).
+        pub const TSIH: usize = 14;
+        /// CID (2 bytes).
+        pub const CID: usize = 20;
+        /// CmdSN.
+        pub const CMD_SN: usize = 24;
+        /// ExpStatSN.
+        pub const EXP_STAT_SN: usize = 28;
+    }
+    /// Text Request. RFC 7143 §11.10
+    pub mod text {
+        /// Target Transfer Tag.
+        pub const TTT: usize = 20;
+        /// CmdSN.
+        pub const CMD_SN: usize = 24;
+        /// ExpStatSN.
+        pub const EXP_STAT_SN: usize = 28;
+    }
+    /// Logout Request. RFC 7143 §11.14
+    pub mod logout {
+        /// CID (2 bytes).
+        pub const CID: usize = 20;
+        /// CmdSN.
+        pub const CMD_SN: usize = 24;
+        /// ExpStatSN.
+        pub const EXP_STAT_SN: usize = 28;
+    }
+    /// SNACK Request. RFC 7143 §11.16
+    pub mod snack {
+        /// Target Transfer Tag or SNACK Tag.
+        pub const TTT_OR_SNACK_TAG: usize = 20;
+        /// ExpStatSN.
+        pub const EXP_STAT_SN: usize = 28;
+        /// BegRun.
+        pub const BEG_RUN: usize = 40;
+        /// RunLength.
+        pub const RUN_LENGTH: usize = 44;
+    }
+}
+
 /// SCSI Command. RFC 7143 §11.3
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ScsiCommand {
@@ -160,10 +255,12 @@ impl ScsiCommand {
             attr: TaskAttr(f & bit::ATTR),
             lun: bhs.lun(),
             itt: bhs.itt(),
-            edtl: bhs.u32_at(20),
-            cmd_sn: bhs.u32_at(24),
-            exp_stat_sn: bhs.u32_at(28),
-            cdb: b[32..48].try_into().expect("16 bytes at 32..48"),
+            edtl: bhs.u32_at(layout::scsi_cmd::EDTL),
+            cmd_sn: bhs.u32_at(layout::scsi_cmd::CMD_SN),
+            exp_stat_sn: bhs.u32_at(layout::scsi_cmd::EXP_STAT_SN),
+            cdb: b[layout::scsi_cmd::CDB..layout::scsi_cmd::CDB + 16]
+                .try_into()
+                .expect("16-byte CDB field"),
         })
     }
 
@@ -180,12 +277,12 @@ impl ScsiCommand {
             | (self.attr.0 & bit::ATTR);
         BhsBuilder::new(Opcode::SCSI_CMD, self.immediate, flags, data_len)
             .ahs_words(ahs_words)
-            .bytes(8, &self.lun)
-            .u32(16, self.itt.0)
-            .u32(20, self.edtl)
-            .u32(24, self.cmd_sn)
-            .u32(28, self.exp_stat_sn)
-            .bytes(32, &self.cdb)
+            .bytes(off::LUN, &self.lun)
+            .u32(off::ITT, self.itt.0)
+            .u32(layout::scsi_cmd::EDTL, self.edtl)
+            .u32(layout::scsi_cmd::CMD_SN, self.cmd_sn)
+            .u32(layout::scsi_cmd::EXP_STAT_SN, self.exp_stat_sn)
+            .bytes(layout::scsi_cmd::CDB, &self.cdb)
             .finish()
     }
 }
@@ -217,10 +314,10 @@ impl DataOut {
             final_pdu: bhs.is_final(),
             lun: bhs.lun(),
             itt: bhs.itt(),
-            ttt: Ttt(bhs.u32_at(20)),
-            exp_stat_sn: bhs.u32_at(28),
-            data_sn: bhs.u32_at(36),
-            buffer_offset: bhs.u32_at(40),
+            ttt: Ttt(bhs.u32_at(layout::data_out::TTT)),
+            exp_stat_sn: bhs.u32_at(layout::data_out::EXP_STAT_SN),
+            data_sn: bhs.u32_at(layout::data_out::DATA_SN),
+            buffer_offset: bhs.u32_at(layout::data_out::BUFFER_OFFSET),
         })
     }
 
@@ -232,12 +329,12 @@ impl DataOut {
             flag(self.final_pdu, FLAG_FINAL),
             data_len,
         )
-        .bytes(8, &self.lun)
-        .u32(16, self.itt.0)
-        .u32(20, self.ttt.0)
-        .u32(28, self.exp_stat_sn)
-        .u32(36, self.data_sn)
-        .u32(40, self.buffer_offset)
+        .bytes(off::LUN, &self.lun)
+        .u32(off::ITT, self.itt.0)
+        .u32(layout::data_out::TTT, self.ttt.0)
+        .u32(layout::data_out::EXP_STAT_SN, self.exp_stat_sn)
+        .u32(layout::data_out::DATA_SN, self.data_sn)
+        .u32(layout::data_out::BUFFER_OFFSET, self.buffer_offset)
         .finish()
     }
 }
@@ -267,20 +364,20 @@ impl NopOut {
             immediate: bhs.immediate(),
             lun: bhs.lun(),
             itt: bhs.itt(),
-            ttt: Ttt(bhs.u32_at(20)),
-            cmd_sn: bhs.u32_at(24),
-            exp_stat_sn: bhs.u32_at(28),
+            ttt: Ttt(bhs.u32_at(layout::nop_out::TTT)),
+            cmd_sn: bhs.u32_at(layout::nop_out::CMD_SN),
+            exp_stat_sn: bhs.u32_at(layout::nop_out::EXP_STAT_SN),
         })
     }
 
     /// Encodes with `data_len` bytes of ping data (F is always 1).
     pub fn encode(&self, data_len: usize) -> [u8; BHS_LEN] {
         BhsBuilder::new(Opcode::NOP_OUT, self.immediate, FLAG_FINAL, data_len)
-            .bytes(8, &self.lun)
-            .u32(16, self.itt.0)
-            .u32(20, self.ttt.0)
-            .u32(24, self.cmd_sn)
-            .u32(28, self.exp_stat_sn)
+            .bytes(off::LUN, &self.lun)
+            .u32(off::ITT, self.itt.0)
+            .u32(layout::nop_out::TTT, self.ttt.0)
+            .u32(layout::nop_out::CMD_SN, self.cmd_sn)
+            .u32(layout::nop_out::EXP_STAT_SN, self.exp_stat_sn)
             .finish()
     }
 }
@@ -318,11 +415,11 @@ impl TaskMgmt {
             function: TmfFunction(bhs.flags() & bit::LOW7),
             lun: bhs.lun(),
             itt: bhs.itt(),
-            ref_task_tag: Itt(bhs.u32_at(20)),
-            cmd_sn: bhs.u32_at(24),
-            exp_stat_sn: bhs.u32_at(28),
-            ref_cmd_sn: bhs.u32_at(32),
-            exp_data_sn: bhs.u32_at(36),
+            ref_task_tag: Itt(bhs.u32_at(layout::task_mgmt::REF_TASK_TAG)),
+            cmd_sn: bhs.u32_at(layout::task_mgmt::CMD_SN),
+            exp_stat_sn: bhs.u32_at(layout::task_mgmt::EXP_STAT_SN),
+            ref_cmd_sn: bhs.u32_at(layout::task_mgmt::REF_CMD_SN),
+            exp_data_sn: bhs.u32_at(layout::task_mgmt::EXP_DATA_SN),
         })
     }
 
@@ -334,13 +431,13 @@ impl TaskMgmt {
             FLAG_FINAL | (self.function.0 & bit::LOW7),
             0,
         )
-        .bytes(8, &self.lun)
-        .u32(16, self.itt.0)
-        .u32(20, self.ref_task_tag.0)
-        .u32(24, self.cmd_sn)
-        .u32(28, self.exp_stat_sn)
-        .u32(32, self.ref_cmd_sn)
-        .u32(36, self.exp_data_sn)
+        .bytes(off::LUN, &self.lun)
+        .u32(off::ITT, self.itt.0)
+        .u32(layout::task_mgmt::REF_TASK_TAG, self.ref_task_tag.0)
+        .u32(layout::task_mgmt::CMD_SN, self.cmd_sn)
+        .u32(layout::task_mgmt::EXP_STAT_SN, self.exp_stat_sn)
+        .u32(layout::task_mgmt::REF_CMD_SN, self.ref_cmd_sn)
+        .u32(layout::task_mgmt::EXP_DATA_SN, self.exp_data_sn)
         .finish()
     }
 }
@@ -389,14 +486,18 @@ impl LoginRequest {
             cont: f & bit::CONTINUE != 0,
             csg: Stage((f >> bit::CSG_SHIFT) & bit::STAGE),
             nsg: Stage(f & bit::STAGE),
-            version_max: b[2],
-            version_min: b[3],
-            isid: Isid(b[8..14].try_into().expect("6 bytes at 8..14")),
-            tsih: bhs.u16_at(14),
+            version_max: b[layout::login::VERSION_MAX],
+            version_min: b[layout::login::VERSION_MIN],
+            isid: Isid(
+                b[layout::login::ISID..layout::login::ISID + 6]
+                    .try_into()
+                    .expect("6-byte ISID field"),
+            ),
+            tsih: bhs.u16_at(layout::login::TSIH),
             itt: bhs.itt(),
-            cid: bhs.u16_at(20),
-            cmd_sn: bhs.u32_at(24),
-            exp_stat_sn: bhs.u32_at(28),
+            cid: bhs.u16_at(layout::login::CID),
+            cmd_sn: bhs.u32_at(layout::login::CMD_SN),
+            exp_stat_sn: bhs.u32_at(layout::login::EXP_STAT_SN),
         })
     }
 
@@ -407,14 +508,14 @@ impl LoginRequest {
             | ((self.csg.0 & bit::STAGE) << bit::CSG_SHIFT)
             | (self.nsg.0 & bit::STAGE);
         BhsBuilder::new(Opcode::LOGIN, self.immediate, flags, data_len)
-            .byte(2, self.version_max)
-            .byte(3, self.version_min)
-            .bytes(8, &self.isid.0)
-            .u16(14, self.tsih)
-            .u32(16, self.itt.0)
-            .u16(20, self.cid)
-            .u32(24, self.cmd_sn)
-            .u32(28, self.exp_stat_sn)
+            .byte(layout::login::VERSION_MAX, self.version_max)
+            .byte(layout::login::VERSION_MIN, self.version_min)
+            .bytes(layout::login::ISID, &self.isid.0)
+            .u16(layout::login::TSIH, self.tsih)
+            .u32(off::ITT, self.itt.0)
+            .u16(layout::login::CID, self.cid)
+            .u32(layout::login::CMD_SN, self.cmd_sn)
+            .u32(layout::login::EXP_STAT_SN, self.exp_stat_sn)
             .finish()
     }
 }
@@ -452,9 +553,9 @@ impl TextRequest {
             cont: f & bit::CONTINUE != 0,
             lun: bhs.lun(),
             itt: bhs.itt(),
-            ttt: Ttt(bhs.u32_at(20)),
-            cmd_sn: bhs.u32_at(24),
-            exp_stat_sn: bhs.u32_at(28),
+            ttt: Ttt(bhs.u32_at(layout::text::TTT)),
+            cmd_sn: bhs.u32_at(layout::text::CMD_SN),
+            exp_stat_sn: bhs.u32_at(layout::text::EXP_STAT_SN),
         })
     }
 
@@ -462,11 +563,11 @@ impl TextRequest {
     pub fn encode(&self, data_len: usize) -> [u8; BHS_LEN] {
         let flags = flag(self.final_pdu, FLAG_FINAL) | flag(self.cont, bit::CONTINUE);
         BhsBuilder::new(Opcode::TEXT, self.immediate, flags, data_len)
-            .bytes(8, &self.lun)
-            .u32(16, self.itt.0)
-            .u32(20, self.ttt.0)
-            .u32(24, self.cmd_sn)
-            .u32(28, self.exp_stat_sn)
+            .bytes(off::LUN, &self.lun)
+            .u32(off::ITT, self.itt.0)
+            .u32(layout::text::TTT, self.ttt.0)
+            .u32(layout::text::CMD_SN, self.cmd_sn)
+            .u32(layout::text::EXP_STAT_SN, self.exp_stat_sn)
             .finish()
     }
 }
@@ -497,9 +598,9 @@ impl LogoutRequest {
             immediate: bhs.immediate(),
             reason: LogoutReason(bhs.flags() & bit::LOW7),
             itt: bhs.itt(),
-            cid: bhs.u16_at(20),
-            cmd_sn: bhs.u32_at(24),
-            exp_stat_sn: bhs.u32_at(28),
+            cid: bhs.u16_at(layout::logout::CID),
+            cmd_sn: bhs.u32_at(layout::logout::CMD_SN),
+            exp_stat_sn: bhs.u32_at(layout::logout::EXP_STAT_SN),
         })
     }
 
@@ -511,10 +612,10 @@ impl LogoutRequest {
             FLAG_FINAL | (self.reason.0 & bit::LOW7),
             0,
         )
-        .u32(16, self.itt.0)
-        .u16(20, self.cid)
-        .u32(24, self.cmd_sn)
-        .u32(28, self.exp_stat_sn)
+        .u32(off::ITT, self.itt.0)
+        .u16(layout::logout::CID, self.cid)
+        .u32(layout::logout::CMD_SN, self.cmd_sn)
+        .u32(layout::logout::EXP_STAT_SN, self.exp_stat_sn)
         .finish()
     }
 }
@@ -546,10 +647,10 @@ impl Snack {
             snack_type: SnackType(bhs.flags() & bit::SNACK_TYPE),
             lun: bhs.lun(),
             itt: bhs.itt(),
-            ttt_or_snack_tag: bhs.u32_at(20),
-            exp_stat_sn: bhs.u32_at(28),
-            beg_run: bhs.u32_at(40),
-            run_length: bhs.u32_at(44),
+            ttt_or_snack_tag: bhs.u32_at(layout::snack::TTT_OR_SNACK_TAG),
+            exp_stat_sn: bhs.u32_at(layout::snack::EXP_STAT_SN),
+            beg_run: bhs.u32_at(layout::snack::BEG_RUN),
+            run_length: bhs.u32_at(layout::snack::RUN_LENGTH),
         })
     }
 
@@ -561,12 +662,12 @@ impl Snack {
             FLAG_FINAL | (self.snack_type.0 & bit::SNACK_TYPE),
             0,
         )
-        .bytes(8, &self.lun)
-        .u32(16, self.itt.0)
-        .u32(20, self.ttt_or_snack_tag)
-        .u32(28, self.exp_stat_sn)
-        .u32(40, self.beg_run)
-        .u32(44, self.run_length)
+        .bytes(off::LUN, &self.lun)
+        .u32(off::ITT, self.itt.0)
+        .u32(layout::snack::TTT_OR_SNACK_TAG, self.ttt_or_snack_tag)
+        .u32(layout::snack::EXP_STAT_SN, self.exp_stat_sn)
+        .u32(layout::snack::BEG_RUN, self.beg_run)
+        .u32(layout::snack::RUN_LENGTH, self.run_length)
         .finish()
     }
 }
@@ -876,5 +977,213 @@ mod tests {
         assert!(TextRequest::decode(&b).is_err());
         assert!(LogoutRequest::decode(&b).is_err());
         assert!(Snack::decode(&b).is_err());
+    }
+
+    /// The offsets against a `#[repr(C)]` mirror of each RFC 7143 §11 figure, field by field
+    /// in wire order (byte arrays only, so there is no padding). Names follow tgt's
+    /// usr/iscsi/iscsi_proto.h; its `struct iscsi_snack` predates RFC 3720, so the SNACK
+    /// mirror follows the RFC figure instead.
+    #[test]
+    fn offsets_match_repr_c_mirrors_of_the_rfc_figures() {
+        use crate::iscsi::pdu::off;
+        use std::mem::{offset_of, size_of};
+        macro_rules! mirror {
+            ($name:ident { $($f:ident: $n:expr),* $(,)? }) => {
+                #[allow(dead_code)]
+                #[repr(C)]
+                struct $name { $($f: [u8; $n]),* }
+                assert_eq!(size_of::<$name>(), BHS_LEN);
+            };
+        }
+        mirror!(IscsiCmd {
+            opcode: 1,
+            flags: 1,
+            rsvd2: 2,
+            hlength: 1,
+            dlength: 3,
+            lun: 8,
+            itt: 4,
+            data_length: 4,
+            cmdsn: 4,
+            exp_statsn: 4,
+            cdb: 16
+        });
+        assert_eq!(offset_of!(IscsiCmd, lun), off::LUN);
+        assert_eq!(offset_of!(IscsiCmd, itt), off::ITT);
+        assert_eq!(offset_of!(IscsiCmd, hlength), off::TOTAL_AHS_LEN);
+        assert_eq!(offset_of!(IscsiCmd, dlength), off::DSL);
+        assert_eq!(offset_of!(IscsiCmd, data_length), layout::scsi_cmd::EDTL);
+        assert_eq!(offset_of!(IscsiCmd, cmdsn), layout::scsi_cmd::CMD_SN);
+        assert_eq!(
+            offset_of!(IscsiCmd, exp_statsn),
+            layout::scsi_cmd::EXP_STAT_SN
+        );
+        assert_eq!(offset_of!(IscsiCmd, cdb), layout::scsi_cmd::CDB);
+
+        mirror!(IscsiData {
+            opcode: 1,
+            flags: 1,
+            rsvd2: 2,
+            rsvd3: 1,
+            dlength: 3,
+            lun: 8,
+            itt: 4,
+            ttt: 4,
+            rsvd4: 4,
+            exp_statsn: 4,
+            rsvd5: 4,
+            datasn: 4,
+            offset: 4,
+            rsvd6: 4
+        });
+        assert_eq!(offset_of!(IscsiData, ttt), layout::data_out::TTT);
+        assert_eq!(
+            offset_of!(IscsiData, exp_statsn),
+            layout::data_out::EXP_STAT_SN
+        );
+        assert_eq!(offset_of!(IscsiData, datasn), layout::data_out::DATA_SN);
+        assert_eq!(
+            offset_of!(IscsiData, offset),
+            layout::data_out::BUFFER_OFFSET
+        );
+
+        mirror!(IscsiNopout {
+            opcode: 1,
+            flags: 1,
+            rsvd2: 2,
+            rsvd3: 1,
+            dlength: 3,
+            lun: 8,
+            itt: 4,
+            ttt: 4,
+            cmdsn: 4,
+            exp_statsn: 4,
+            rsvd4: 16
+        });
+        assert_eq!(offset_of!(IscsiNopout, ttt), layout::nop_out::TTT);
+        assert_eq!(offset_of!(IscsiNopout, cmdsn), layout::nop_out::CMD_SN);
+        assert_eq!(
+            offset_of!(IscsiNopout, exp_statsn),
+            layout::nop_out::EXP_STAT_SN
+        );
+
+        mirror!(IscsiTm {
+            opcode: 1,
+            flags: 1,
+            rsvd1: 2,
+            hlength: 1,
+            dlength: 3,
+            lun: 8,
+            itt: 4,
+            rtt: 4,
+            cmdsn: 4,
+            exp_statsn: 4,
+            refcmdsn: 4,
+            exp_datasn: 4,
+            rsvd2: 8
+        });
+        assert_eq!(offset_of!(IscsiTm, rtt), layout::task_mgmt::REF_TASK_TAG);
+        assert_eq!(offset_of!(IscsiTm, cmdsn), layout::task_mgmt::CMD_SN);
+        assert_eq!(
+            offset_of!(IscsiTm, exp_statsn),
+            layout::task_mgmt::EXP_STAT_SN
+        );
+        assert_eq!(offset_of!(IscsiTm, refcmdsn), layout::task_mgmt::REF_CMD_SN);
+        assert_eq!(
+            offset_of!(IscsiTm, exp_datasn),
+            layout::task_mgmt::EXP_DATA_SN
+        );
+
+        mirror!(IscsiLogin {
+            opcode: 1,
+            flags: 1,
+            max_version: 1,
+            min_version: 1,
+            hlength: 1,
+            dlength: 3,
+            isid: 6,
+            tsih: 2,
+            itt: 4,
+            cid: 2,
+            rsvd3: 2,
+            cmdsn: 4,
+            exp_statsn: 4,
+            rsvd5: 16
+        });
+        assert_eq!(
+            offset_of!(IscsiLogin, max_version),
+            layout::login::VERSION_MAX
+        );
+        assert_eq!(
+            offset_of!(IscsiLogin, min_version),
+            layout::login::VERSION_MIN
+        );
+        assert_eq!(offset_of!(IscsiLogin, isid), layout::login::ISID);
+        assert_eq!(offset_of!(IscsiLogin, tsih), layout::login::TSIH);
+        assert_eq!(offset_of!(IscsiLogin, itt), off::ITT);
+        assert_eq!(offset_of!(IscsiLogin, cid), layout::login::CID);
+        assert_eq!(offset_of!(IscsiLogin, cmdsn), layout::login::CMD_SN);
+        assert_eq!(
+            offset_of!(IscsiLogin, exp_statsn),
+            layout::login::EXP_STAT_SN
+        );
+
+        mirror!(IscsiText {
+            opcode: 1,
+            flags: 1,
+            rsvd2: 2,
+            hlength: 1,
+            dlength: 3,
+            rsvd4: 8,
+            itt: 4,
+            ttt: 4,
+            cmdsn: 4,
+            exp_statsn: 4,
+            rsvd5: 16
+        });
+        assert_eq!(offset_of!(IscsiText, ttt), layout::text::TTT);
+        assert_eq!(offset_of!(IscsiText, cmdsn), layout::text::CMD_SN);
+        assert_eq!(offset_of!(IscsiText, exp_statsn), layout::text::EXP_STAT_SN);
+
+        mirror!(IscsiLogout {
+            opcode: 1,
+            flags: 1,
+            rsvd1: 2,
+            hlength: 1,
+            dlength: 3,
+            rsvd2: 8,
+            itt: 4,
+            cid: 2,
+            rsvd3: 2,
+            cmdsn: 4,
+            exp_statsn: 4,
+            rsvd4: 16
+        });
+        assert_eq!(offset_of!(IscsiLogout, cid), layout::logout::CID);
+        assert_eq!(offset_of!(IscsiLogout, cmdsn), layout::logout::CMD_SN);
+        assert_eq!(
+            offset_of!(IscsiLogout, exp_statsn),
+            layout::logout::EXP_STAT_SN
+        );
+
+        mirror!(RfcSnack {
+            opcode: 1,
+            flags: 1,
+            rsvd2: 2,
+            hlength: 1,
+            dlength: 3,
+            lun: 8,
+            itt: 4,
+            ttt: 4,
+            rsvd3: 4,
+            exp_statsn: 4,
+            rsvd4: 8,
+            begrun: 4,
+            runlength: 4
+        });
+        assert_eq!(offset_of!(RfcSnack, ttt), layout::snack::TTT_OR_SNACK_TAG);
+        assert_eq!(offset_of!(RfcSnack, exp_statsn), layout::snack::EXP_STAT_SN);
+        assert_eq!(offset_of!(RfcSnack, begrun), layout::snack::BEG_RUN);
+        assert_eq!(offset_of!(RfcSnack, runlength), layout::snack::RUN_LENGTH);
     }
 }

@@ -46,6 +46,8 @@ pub const MAX_DSL: u32 = 0x00ff_ffff;
 /// Largest TotalAHSLength accepted, in bytes. The field counts 4-byte words (up to 1020
 /// bytes), but the AHS types RFC 7143 §11.2.2 defines add up to 256: an extended CDB for the
 /// longest (260-byte) CDB takes 248 bytes and the bidirectional read length 8.
+// COMPAT: tgt reads up to 1020 bytes of AHS in the full feature phase; nothing valid is
+// longer than 256, so more is refused (fatal, as for a length over its limit).
 pub const MAX_AHS_LEN: usize = 256;
 /// The reserved tag value (ITT or TTT "no tag"). RFC 7143 §11.2.1.8, §11.7.4
 pub const RESERVED_TAG: u32 = 0xffff_ffff;
@@ -401,6 +403,9 @@ impl Bhs {
     }
 
     /// Checks the two lengths against their limits before anything is allocated for them.
+    // COMPAT: tgt bounds DataSegmentLength only during login (8192 bytes with the AHS); in
+    // the full feature phase it allocates whatever the header says, up to 16 MiB. We hold
+    // every PDU to the MaxRecvDataSegmentLength we declared (RFC 7143 §13.12).
     pub fn check_lengths(&self, max_recv_dsl: u32) -> Result<(), PduError> {
         let ahs = self.total_ahs_len();
         if ahs > MAX_AHS_LEN {
@@ -584,7 +589,10 @@ fn expect_opcode(bhs: &Bhs, want: Opcode, expected: &'static str) -> Result<(), 
     }
 }
 
-/// RFC 7143 requires TotalAHSLength and DataSegmentLength to be 0 for some PDU types.
+/// RFC 7143 requires TotalAHSLength and DataSegmentLength to be 0 for some PDU types
+/// (Task Management Request §11.5.2, Logout Request §11.14.2).
+// COMPAT: tgt ignores a data segment on these; we answer with a Reject (invalid PDU field)
+// rather than act on a malformed request.
 fn expect_no_segments(bhs: &Bhs) -> Result<(), PduError> {
     if bhs.total_ahs_len() != 0 {
         return Err(PduError::InvalidField {

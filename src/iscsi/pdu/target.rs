@@ -7,7 +7,7 @@
 
 use super::initiator::Stage;
 use super::{
-    expect_opcode, Bhs, BhsBuilder, Isid, Itt, LunField, Opcode, PduError, RejectReason, Ttt,
+    expect_opcode, off, Bhs, BhsBuilder, Isid, Itt, LunField, Opcode, PduError, RejectReason, Ttt,
     BHS_LEN, FLAG_FINAL, RESERVED_TAG,
 };
 
@@ -189,6 +189,169 @@ mod bit {
     pub const STATUS: u8 = 0x01;
 }
 
+/// Byte offsets of the opcode-specific fields (the common ones are in [`super::off`]).
+/// RFC 7143 §11
+pub mod layout {
+    /// Login Response. RFC 7143 §11.13
+    pub mod login_rsp {
+        /// Version-max.
+        pub const VERSION_MAX: usize = 2;
+        /// Version-active.
+        pub const VERSION_ACTIVE: usize = 3;
+        /// ISID (6 bytes).
+        pub const ISID: usize = 8;
+        /// TSIH (2 bytes).
+        pub const TSIH: usize = 14;
+        /// StatSN.
+        pub const STAT_SN: usize = 24;
+        /// ExpCmdSN.
+        pub const EXP_CMD_SN: usize = 28;
+        /// MaxCmdSN.
+        pub const MAX_CMD_SN: usize = 32;
+        /// Status-Class.
+        pub const STATUS_CLASS: usize = 36;
+        /// Status-Detail.
+        pub const STATUS_DETAIL: usize = 37;
+    }
+    /// SCSI Response. RFC 7143 §11.4
+    pub mod scsi_rsp {
+        /// Response.
+        pub const RESPONSE: usize = 2;
+        /// Status.
+        pub const STATUS: usize = 3;
+        /// SNACK Tag.
+        pub const SNACK_TAG: usize = 20;
+        /// StatSN.
+        pub const STAT_SN: usize = 24;
+        /// ExpCmdSN.
+        pub const EXP_CMD_SN: usize = 28;
+        /// MaxCmdSN.
+        pub const MAX_CMD_SN: usize = 32;
+        /// ExpDataSN.
+        pub const EXP_DATA_SN: usize = 36;
+        /// Bidirectional Read Residual Count.
+        pub const BIDI_RESIDUAL: usize = 40;
+        /// Residual Count.
+        pub const RESIDUAL: usize = 44;
+    }
+    /// SCSI Data-In. RFC 7143 §11.7
+    pub mod data_in {
+        /// Status.
+        pub const STATUS: usize = 3;
+        /// Target Transfer Tag.
+        pub const TTT: usize = 20;
+        /// StatSN.
+        pub const STAT_SN: usize = 24;
+        /// ExpCmdSN.
+        pub const EXP_CMD_SN: usize = 28;
+        /// MaxCmdSN.
+        pub const MAX_CMD_SN: usize = 32;
+        /// DataSN.
+        pub const DATA_SN: usize = 36;
+        /// Buffer Offset.
+        pub const BUFFER_OFFSET: usize = 40;
+        /// Residual Count.
+        pub const RESIDUAL: usize = 44;
+    }
+    /// R2T. RFC 7143 §11.8
+    pub mod r2t {
+        /// Target Transfer Tag.
+        pub const TTT: usize = 20;
+        /// StatSN.
+        pub const STAT_SN: usize = 24;
+        /// ExpCmdSN.
+        pub const EXP_CMD_SN: usize = 28;
+        /// MaxCmdSN.
+        pub const MAX_CMD_SN: usize = 32;
+        /// R2TSN.
+        pub const R2T_SN: usize = 36;
+        /// Buffer Offset.
+        pub const BUFFER_OFFSET: usize = 40;
+        /// Desired Data Transfer Length.
+        pub const DESIRED_LENGTH: usize = 44;
+    }
+    /// NOP-In. RFC 7143 §11.19
+    pub mod nop_in {
+        /// Target Transfer Tag.
+        pub const TTT: usize = 20;
+        /// StatSN.
+        pub const STAT_SN: usize = 24;
+        /// ExpCmdSN.
+        pub const EXP_CMD_SN: usize = 28;
+        /// MaxCmdSN.
+        pub const MAX_CMD_SN: usize = 32;
+    }
+    /// Task Management Function Response. RFC 7143 §11.6
+    pub mod task_mgmt_rsp {
+        /// Response.
+        pub const RESPONSE: usize = 2;
+        /// StatSN.
+        pub const STAT_SN: usize = 24;
+        /// ExpCmdSN.
+        pub const EXP_CMD_SN: usize = 28;
+        /// MaxCmdSN.
+        pub const MAX_CMD_SN: usize = 32;
+    }
+    /// Text Response. RFC 7143 §11.11
+    pub mod text_rsp {
+        /// Target Transfer Tag.
+        pub const TTT: usize = 20;
+        /// StatSN.
+        pub const STAT_SN: usize = 24;
+        /// ExpCmdSN.
+        pub const EXP_CMD_SN: usize = 28;
+        /// MaxCmdSN.
+        pub const MAX_CMD_SN: usize = 32;
+    }
+    /// Logout Response. RFC 7143 §11.15
+    pub mod logout_rsp {
+        /// Response.
+        pub const RESPONSE: usize = 2;
+        /// StatSN.
+        pub const STAT_SN: usize = 24;
+        /// ExpCmdSN.
+        pub const EXP_CMD_SN: usize = 28;
+        /// MaxCmdSN.
+        pub const MAX_CMD_SN: usize = 32;
+        /// Time2Wait (2 bytes).
+        pub const TIME2WAIT: usize = 40;
+        /// Time2Retain (2 bytes).
+        pub const TIME2RETAIN: usize = 42;
+    }
+    /// Reject. RFC 7143 §11.17
+    pub mod reject {
+        /// Reason.
+        pub const REASON: usize = 2;
+        /// StatSN.
+        pub const STAT_SN: usize = 24;
+        /// ExpCmdSN.
+        pub const EXP_CMD_SN: usize = 28;
+        /// MaxCmdSN.
+        pub const MAX_CMD_SN: usize = 32;
+        /// DataSN/R2TSN.
+        pub const DATA_SN_OR_R2T_SN: usize = 36;
+    }
+    /// Asynchronous Message. RFC 7143 §11.9
+    pub mod async_msg {
+        /// StatSN.
+        pub const STAT_SN: usize = 24;
+        /// ExpCmdSN.
+        pub const EXP_CMD_SN: usize = 28;
+        /// MaxCmdSN.
+        pub const MAX_CMD_SN: usize = 32;
+        /// AsyncEvent.
+        pub const EVENT: usize = 36;
+        /// AsyncVCode.
+        pub const VCODE: usize = 37;
+        /// Parameter1 (2 bytes).
+        pub const PARAMETER1: usize = 38;
+        /// Parameter2 (2 bytes).
+        pub const PARAMETER2: usize = 40;
+        /// Parameter3 (2 bytes).
+        pub const PARAMETER3: usize = 42;
+    }
+}
+
 /// Login Response. RFC 7143 §11.13
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LoginResponse {
@@ -233,16 +396,16 @@ impl LoginResponse {
             | ((self.csg.0 & bit::STAGE) << bit::CSG_SHIFT)
             | (self.nsg.0 & bit::STAGE);
         BhsBuilder::new(Opcode::LOGIN_RSP, false, flags, data_len)
-            .byte(2, self.version_max)
-            .byte(3, self.version_active)
-            .bytes(8, &self.isid.0)
-            .bytes(14, &order.to_wire(self.tsih))
-            .u32(16, self.itt.0)
-            .u32(24, self.stat_sn)
-            .u32(28, self.exp_cmd_sn)
-            .u32(32, self.max_cmd_sn)
-            .byte(36, self.status.class)
-            .byte(37, self.status.detail)
+            .byte(layout::login_rsp::VERSION_MAX, self.version_max)
+            .byte(layout::login_rsp::VERSION_ACTIVE, self.version_active)
+            .bytes(layout::login_rsp::ISID, &self.isid.0)
+            .bytes(layout::login_rsp::TSIH, &order.to_wire(self.tsih))
+            .u32(off::ITT, self.itt.0)
+            .u32(layout::login_rsp::STAT_SN, self.stat_sn)
+            .u32(layout::login_rsp::EXP_CMD_SN, self.exp_cmd_sn)
+            .u32(layout::login_rsp::MAX_CMD_SN, self.max_cmd_sn)
+            .byte(layout::login_rsp::STATUS_CLASS, self.status.class)
+            .byte(layout::login_rsp::STATUS_DETAIL, self.status.detail)
             .finish()
     }
 
@@ -256,15 +419,22 @@ impl LoginResponse {
             cont: f & bit::CONTINUE != 0,
             csg: Stage((f >> bit::CSG_SHIFT) & bit::STAGE),
             nsg: Stage(f & bit::STAGE),
-            version_max: b[2],
-            version_active: b[3],
-            isid: Isid(b[8..14].try_into().expect("6 bytes at 8..14")),
-            tsih: bhs.u16_at(14),
+            version_max: b[layout::login_rsp::VERSION_MAX],
+            version_active: b[layout::login_rsp::VERSION_ACTIVE],
+            isid: Isid(
+                b[layout::login_rsp::ISID..layout::login_rsp::ISID + 6]
+                    .try_into()
+                    .expect("6-byte ISID field"),
+            ),
+            tsih: bhs.u16_at(layout::login_rsp::TSIH),
             itt: bhs.itt(),
-            stat_sn: bhs.u32_at(24),
-            exp_cmd_sn: bhs.u32_at(28),
-            max_cmd_sn: bhs.u32_at(32),
-            status: LoginStatus::new(b[36], b[37]),
+            stat_sn: bhs.u32_at(layout::login_rsp::STAT_SN),
+            exp_cmd_sn: bhs.u32_at(layout::login_rsp::EXP_CMD_SN),
+            max_cmd_sn: bhs.u32_at(layout::login_rsp::MAX_CMD_SN),
+            status: LoginStatus::new(
+                b[layout::login_rsp::STATUS_CLASS],
+                b[layout::login_rsp::STATUS_DETAIL],
+            ),
         })
     }
 }
@@ -312,16 +482,16 @@ impl ScsiResponse {
             | flag(self.overflow, bit::OVERFLOW)
             | flag(self.underflow, bit::UNDERFLOW);
         BhsBuilder::new(Opcode::SCSI_RSP, false, flags, data_len)
-            .byte(2, self.response.0)
-            .byte(3, self.status)
-            .u32(16, self.itt.0)
-            .u32(20, self.snack_tag)
-            .u32(24, self.stat_sn)
-            .u32(28, self.exp_cmd_sn)
-            .u32(32, self.max_cmd_sn)
-            .u32(36, self.exp_data_sn)
-            .u32(40, self.bidi_read_residual)
-            .u32(44, self.residual_count)
+            .byte(layout::scsi_rsp::RESPONSE, self.response.0)
+            .byte(layout::scsi_rsp::STATUS, self.status)
+            .u32(off::ITT, self.itt.0)
+            .u32(layout::scsi_rsp::SNACK_TAG, self.snack_tag)
+            .u32(layout::scsi_rsp::STAT_SN, self.stat_sn)
+            .u32(layout::scsi_rsp::EXP_CMD_SN, self.exp_cmd_sn)
+            .u32(layout::scsi_rsp::MAX_CMD_SN, self.max_cmd_sn)
+            .u32(layout::scsi_rsp::EXP_DATA_SN, self.exp_data_sn)
+            .u32(layout::scsi_rsp::BIDI_RESIDUAL, self.bidi_read_residual)
+            .u32(layout::scsi_rsp::RESIDUAL, self.residual_count)
             .finish()
     }
 
@@ -334,16 +504,16 @@ impl ScsiResponse {
             bidi_underflow: f & bit::BIDI_UNDERFLOW != 0,
             overflow: f & bit::OVERFLOW != 0,
             underflow: f & bit::UNDERFLOW != 0,
-            response: ScsiResponseCode(bhs.byte(2)),
-            status: bhs.byte(3),
+            response: ScsiResponseCode(bhs.byte(layout::scsi_rsp::RESPONSE)),
+            status: bhs.byte(layout::scsi_rsp::STATUS),
             itt: bhs.itt(),
-            snack_tag: bhs.u32_at(20),
-            stat_sn: bhs.u32_at(24),
-            exp_cmd_sn: bhs.u32_at(28),
-            max_cmd_sn: bhs.u32_at(32),
-            exp_data_sn: bhs.u32_at(36),
-            bidi_read_residual: bhs.u32_at(40),
-            residual_count: bhs.u32_at(44),
+            snack_tag: bhs.u32_at(layout::scsi_rsp::SNACK_TAG),
+            stat_sn: bhs.u32_at(layout::scsi_rsp::STAT_SN),
+            exp_cmd_sn: bhs.u32_at(layout::scsi_rsp::EXP_CMD_SN),
+            max_cmd_sn: bhs.u32_at(layout::scsi_rsp::MAX_CMD_SN),
+            exp_data_sn: bhs.u32_at(layout::scsi_rsp::EXP_DATA_SN),
+            bidi_read_residual: bhs.u32_at(layout::scsi_rsp::BIDI_RESIDUAL),
+            residual_count: bhs.u32_at(layout::scsi_rsp::RESIDUAL),
         })
     }
 }
@@ -392,16 +562,16 @@ impl DataIn {
             | flag(self.underflow, bit::UNDERFLOW)
             | flag(self.status_present, bit::STATUS);
         BhsBuilder::new(Opcode::DATA_IN, false, flags, data_len)
-            .byte(3, self.status)
-            .bytes(8, &self.lun)
-            .u32(16, self.itt.0)
-            .u32(20, self.ttt.0)
-            .u32(24, self.stat_sn)
-            .u32(28, self.exp_cmd_sn)
-            .u32(32, self.max_cmd_sn)
-            .u32(36, self.data_sn)
-            .u32(40, self.buffer_offset)
-            .u32(44, self.residual_count)
+            .byte(layout::data_in::STATUS, self.status)
+            .bytes(off::LUN, &self.lun)
+            .u32(off::ITT, self.itt.0)
+            .u32(layout::data_in::TTT, self.ttt.0)
+            .u32(layout::data_in::STAT_SN, self.stat_sn)
+            .u32(layout::data_in::EXP_CMD_SN, self.exp_cmd_sn)
+            .u32(layout::data_in::MAX_CMD_SN, self.max_cmd_sn)
+            .u32(layout::data_in::DATA_SN, self.data_sn)
+            .u32(layout::data_in::BUFFER_OFFSET, self.buffer_offset)
+            .u32(layout::data_in::RESIDUAL, self.residual_count)
             .finish()
     }
 
@@ -415,16 +585,16 @@ impl DataIn {
             overflow: f & bit::OVERFLOW != 0,
             underflow: f & bit::UNDERFLOW != 0,
             status_present: f & bit::STATUS != 0,
-            status: bhs.byte(3),
+            status: bhs.byte(layout::data_in::STATUS),
             lun: bhs.lun(),
             itt: bhs.itt(),
-            ttt: Ttt(bhs.u32_at(20)),
-            stat_sn: bhs.u32_at(24),
-            exp_cmd_sn: bhs.u32_at(28),
-            max_cmd_sn: bhs.u32_at(32),
-            data_sn: bhs.u32_at(36),
-            buffer_offset: bhs.u32_at(40),
-            residual_count: bhs.u32_at(44),
+            ttt: Ttt(bhs.u32_at(layout::data_in::TTT)),
+            stat_sn: bhs.u32_at(layout::data_in::STAT_SN),
+            exp_cmd_sn: bhs.u32_at(layout::data_in::EXP_CMD_SN),
+            max_cmd_sn: bhs.u32_at(layout::data_in::MAX_CMD_SN),
+            data_sn: bhs.u32_at(layout::data_in::DATA_SN),
+            buffer_offset: bhs.u32_at(layout::data_in::BUFFER_OFFSET),
+            residual_count: bhs.u32_at(layout::data_in::RESIDUAL),
         })
     }
 }
@@ -456,15 +626,15 @@ impl R2t {
     /// Encodes (an R2T has no data segment, RFC 7143 §11.8.1).
     pub fn encode(&self) -> [u8; BHS_LEN] {
         BhsBuilder::new(Opcode::R2T, false, FLAG_FINAL, 0)
-            .bytes(8, &self.lun)
-            .u32(16, self.itt.0)
-            .u32(20, self.ttt.0)
-            .u32(24, self.stat_sn)
-            .u32(28, self.exp_cmd_sn)
-            .u32(32, self.max_cmd_sn)
-            .u32(36, self.r2t_sn)
-            .u32(40, self.buffer_offset)
-            .u32(44, self.desired_length)
+            .bytes(off::LUN, &self.lun)
+            .u32(off::ITT, self.itt.0)
+            .u32(layout::r2t::TTT, self.ttt.0)
+            .u32(layout::r2t::STAT_SN, self.stat_sn)
+            .u32(layout::r2t::EXP_CMD_SN, self.exp_cmd_sn)
+            .u32(layout::r2t::MAX_CMD_SN, self.max_cmd_sn)
+            .u32(layout::r2t::R2T_SN, self.r2t_sn)
+            .u32(layout::r2t::BUFFER_OFFSET, self.buffer_offset)
+            .u32(layout::r2t::DESIRED_LENGTH, self.desired_length)
             .finish()
     }
 
@@ -474,13 +644,13 @@ impl R2t {
         Ok(Self {
             lun: bhs.lun(),
             itt: bhs.itt(),
-            ttt: Ttt(bhs.u32_at(20)),
-            stat_sn: bhs.u32_at(24),
-            exp_cmd_sn: bhs.u32_at(28),
-            max_cmd_sn: bhs.u32_at(32),
-            r2t_sn: bhs.u32_at(36),
-            buffer_offset: bhs.u32_at(40),
-            desired_length: bhs.u32_at(44),
+            ttt: Ttt(bhs.u32_at(layout::r2t::TTT)),
+            stat_sn: bhs.u32_at(layout::r2t::STAT_SN),
+            exp_cmd_sn: bhs.u32_at(layout::r2t::EXP_CMD_SN),
+            max_cmd_sn: bhs.u32_at(layout::r2t::MAX_CMD_SN),
+            r2t_sn: bhs.u32_at(layout::r2t::R2T_SN),
+            buffer_offset: bhs.u32_at(layout::r2t::BUFFER_OFFSET),
+            desired_length: bhs.u32_at(layout::r2t::DESIRED_LENGTH),
         })
     }
 }
@@ -506,12 +676,12 @@ impl NopIn {
     /// Encodes with `data_len` bytes of ping data.
     pub fn encode(&self, data_len: usize) -> [u8; BHS_LEN] {
         BhsBuilder::new(Opcode::NOP_IN, false, FLAG_FINAL, data_len)
-            .bytes(8, &self.lun)
-            .u32(16, self.itt.0)
-            .u32(20, self.ttt.0)
-            .u32(24, self.stat_sn)
-            .u32(28, self.exp_cmd_sn)
-            .u32(32, self.max_cmd_sn)
+            .bytes(off::LUN, &self.lun)
+            .u32(off::ITT, self.itt.0)
+            .u32(layout::nop_in::TTT, self.ttt.0)
+            .u32(layout::nop_in::STAT_SN, self.stat_sn)
+            .u32(layout::nop_in::EXP_CMD_SN, self.exp_cmd_sn)
+            .u32(layout::nop_in::MAX_CMD_SN, self.max_cmd_sn)
             .finish()
     }
 
@@ -521,10 +691,10 @@ impl NopIn {
         Ok(Self {
             lun: bhs.lun(),
             itt: bhs.itt(),
-            ttt: Ttt(bhs.u32_at(20)),
-            stat_sn: bhs.u32_at(24),
-            exp_cmd_sn: bhs.u32_at(28),
-            max_cmd_sn: bhs.u32_at(32),
+            ttt: Ttt(bhs.u32_at(layout::nop_in::TTT)),
+            stat_sn: bhs.u32_at(layout::nop_in::STAT_SN),
+            exp_cmd_sn: bhs.u32_at(layout::nop_in::EXP_CMD_SN),
+            max_cmd_sn: bhs.u32_at(layout::nop_in::MAX_CMD_SN),
         })
     }
 }
@@ -548,11 +718,11 @@ impl TaskMgmtResponse {
     /// Encodes (no data segment, RFC 7143 §11.6).
     pub fn encode(&self) -> [u8; BHS_LEN] {
         BhsBuilder::new(Opcode::TASK_MGMT_RSP, false, FLAG_FINAL, 0)
-            .byte(2, self.response.0)
-            .u32(16, self.itt.0)
-            .u32(24, self.stat_sn)
-            .u32(28, self.exp_cmd_sn)
-            .u32(32, self.max_cmd_sn)
+            .byte(layout::task_mgmt_rsp::RESPONSE, self.response.0)
+            .u32(off::ITT, self.itt.0)
+            .u32(layout::task_mgmt_rsp::STAT_SN, self.stat_sn)
+            .u32(layout::task_mgmt_rsp::EXP_CMD_SN, self.exp_cmd_sn)
+            .u32(layout::task_mgmt_rsp::MAX_CMD_SN, self.max_cmd_sn)
             .finish()
     }
 
@@ -560,11 +730,11 @@ impl TaskMgmtResponse {
     pub fn decode(bhs: &Bhs) -> Result<Self, PduError> {
         expect_opcode(bhs, Opcode::TASK_MGMT_RSP, "Task Management Response")?;
         Ok(Self {
-            response: TmfResponse(bhs.byte(2)),
+            response: TmfResponse(bhs.byte(layout::task_mgmt_rsp::RESPONSE)),
             itt: bhs.itt(),
-            stat_sn: bhs.u32_at(24),
-            exp_cmd_sn: bhs.u32_at(28),
-            max_cmd_sn: bhs.u32_at(32),
+            stat_sn: bhs.u32_at(layout::task_mgmt_rsp::STAT_SN),
+            exp_cmd_sn: bhs.u32_at(layout::task_mgmt_rsp::EXP_CMD_SN),
+            max_cmd_sn: bhs.u32_at(layout::task_mgmt_rsp::MAX_CMD_SN),
         })
     }
 }
@@ -596,12 +766,12 @@ impl TextResponse {
     pub fn encode(&self, data_len: usize) -> [u8; BHS_LEN] {
         let flags = flag(self.final_pdu, FLAG_FINAL) | flag(self.cont, bit::CONTINUE);
         BhsBuilder::new(Opcode::TEXT_RSP, false, flags, data_len)
-            .bytes(8, &self.lun)
-            .u32(16, self.itt.0)
-            .u32(20, self.ttt.0)
-            .u32(24, self.stat_sn)
-            .u32(28, self.exp_cmd_sn)
-            .u32(32, self.max_cmd_sn)
+            .bytes(off::LUN, &self.lun)
+            .u32(off::ITT, self.itt.0)
+            .u32(layout::text_rsp::TTT, self.ttt.0)
+            .u32(layout::text_rsp::STAT_SN, self.stat_sn)
+            .u32(layout::text_rsp::EXP_CMD_SN, self.exp_cmd_sn)
+            .u32(layout::text_rsp::MAX_CMD_SN, self.max_cmd_sn)
             .finish()
     }
 
@@ -614,10 +784,10 @@ impl TextResponse {
             cont: f & bit::CONTINUE != 0,
             lun: bhs.lun(),
             itt: bhs.itt(),
-            ttt: Ttt(bhs.u32_at(20)),
-            stat_sn: bhs.u32_at(24),
-            exp_cmd_sn: bhs.u32_at(28),
-            max_cmd_sn: bhs.u32_at(32),
+            ttt: Ttt(bhs.u32_at(layout::text_rsp::TTT)),
+            stat_sn: bhs.u32_at(layout::text_rsp::STAT_SN),
+            exp_cmd_sn: bhs.u32_at(layout::text_rsp::EXP_CMD_SN),
+            max_cmd_sn: bhs.u32_at(layout::text_rsp::MAX_CMD_SN),
         })
     }
 }
@@ -645,13 +815,13 @@ impl LogoutResponse {
     /// Encodes (no data segment, RFC 7143 §11.15.2).
     pub fn encode(&self) -> [u8; BHS_LEN] {
         BhsBuilder::new(Opcode::LOGOUT_RSP, false, FLAG_FINAL, 0)
-            .byte(2, self.response.0)
-            .u32(16, self.itt.0)
-            .u32(24, self.stat_sn)
-            .u32(28, self.exp_cmd_sn)
-            .u32(32, self.max_cmd_sn)
-            .u16(40, self.time2wait)
-            .u16(42, self.time2retain)
+            .byte(layout::logout_rsp::RESPONSE, self.response.0)
+            .u32(off::ITT, self.itt.0)
+            .u32(layout::logout_rsp::STAT_SN, self.stat_sn)
+            .u32(layout::logout_rsp::EXP_CMD_SN, self.exp_cmd_sn)
+            .u32(layout::logout_rsp::MAX_CMD_SN, self.max_cmd_sn)
+            .u16(layout::logout_rsp::TIME2WAIT, self.time2wait)
+            .u16(layout::logout_rsp::TIME2RETAIN, self.time2retain)
             .finish()
     }
 
@@ -659,13 +829,13 @@ impl LogoutResponse {
     pub fn decode(bhs: &Bhs) -> Result<Self, PduError> {
         expect_opcode(bhs, Opcode::LOGOUT_RSP, "Logout Response")?;
         Ok(Self {
-            response: LogoutResponseCode(bhs.byte(2)),
+            response: LogoutResponseCode(bhs.byte(layout::logout_rsp::RESPONSE)),
             itt: bhs.itt(),
-            stat_sn: bhs.u32_at(24),
-            exp_cmd_sn: bhs.u32_at(28),
-            max_cmd_sn: bhs.u32_at(32),
-            time2wait: bhs.u16_at(40),
-            time2retain: bhs.u16_at(42),
+            stat_sn: bhs.u32_at(layout::logout_rsp::STAT_SN),
+            exp_cmd_sn: bhs.u32_at(layout::logout_rsp::EXP_CMD_SN),
+            max_cmd_sn: bhs.u32_at(layout::logout_rsp::MAX_CMD_SN),
+            time2wait: bhs.u16_at(layout::logout_rsp::TIME2WAIT),
+            time2retain: bhs.u16_at(layout::logout_rsp::TIME2RETAIN),
         })
     }
 }
@@ -693,12 +863,12 @@ impl Reject {
     /// Encodes with DataSegmentLength 48 (the rejected header follows as data).
     pub fn encode(&self) -> [u8; BHS_LEN] {
         BhsBuilder::new(Opcode::REJECT, false, FLAG_FINAL, REJECT_DATA_LEN)
-            .byte(2, self.reason.0)
-            .u32(16, RESERVED_TAG)
-            .u32(24, self.stat_sn)
-            .u32(28, self.exp_cmd_sn)
-            .u32(32, self.max_cmd_sn)
-            .u32(36, self.data_sn_or_r2t_sn)
+            .byte(layout::reject::REASON, self.reason.0)
+            .u32(off::ITT, RESERVED_TAG)
+            .u32(layout::reject::STAT_SN, self.stat_sn)
+            .u32(layout::reject::EXP_CMD_SN, self.exp_cmd_sn)
+            .u32(layout::reject::MAX_CMD_SN, self.max_cmd_sn)
+            .u32(layout::reject::DATA_SN_OR_R2T_SN, self.data_sn_or_r2t_sn)
             .finish()
     }
 
@@ -706,11 +876,11 @@ impl Reject {
     pub fn decode(bhs: &Bhs) -> Result<Self, PduError> {
         expect_opcode(bhs, Opcode::REJECT, "Reject")?;
         Ok(Self {
-            reason: RejectReason(bhs.byte(2)),
-            stat_sn: bhs.u32_at(24),
-            exp_cmd_sn: bhs.u32_at(28),
-            max_cmd_sn: bhs.u32_at(32),
-            data_sn_or_r2t_sn: bhs.u32_at(36),
+            reason: RejectReason(bhs.byte(layout::reject::REASON)),
+            stat_sn: bhs.u32_at(layout::reject::STAT_SN),
+            exp_cmd_sn: bhs.u32_at(layout::reject::EXP_CMD_SN),
+            max_cmd_sn: bhs.u32_at(layout::reject::MAX_CMD_SN),
+            data_sn_or_r2t_sn: bhs.u32_at(layout::reject::DATA_SN_OR_R2T_SN),
         })
     }
 }
@@ -743,16 +913,16 @@ impl AsyncMessage {
     /// Encodes with `data_len` bytes of sense or event data.
     pub fn encode(&self, data_len: usize) -> [u8; BHS_LEN] {
         BhsBuilder::new(Opcode::ASYNC_MSG, false, FLAG_FINAL, data_len)
-            .bytes(8, &self.lun)
-            .u32(16, RESERVED_TAG)
-            .u32(24, self.stat_sn)
-            .u32(28, self.exp_cmd_sn)
-            .u32(32, self.max_cmd_sn)
-            .byte(36, self.event.0)
-            .byte(37, self.vcode)
-            .u16(38, self.parameter1)
-            .u16(40, self.parameter2)
-            .u16(42, self.parameter3)
+            .bytes(off::LUN, &self.lun)
+            .u32(off::ITT, RESERVED_TAG)
+            .u32(layout::async_msg::STAT_SN, self.stat_sn)
+            .u32(layout::async_msg::EXP_CMD_SN, self.exp_cmd_sn)
+            .u32(layout::async_msg::MAX_CMD_SN, self.max_cmd_sn)
+            .byte(layout::async_msg::EVENT, self.event.0)
+            .byte(layout::async_msg::VCODE, self.vcode)
+            .u16(layout::async_msg::PARAMETER1, self.parameter1)
+            .u16(layout::async_msg::PARAMETER2, self.parameter2)
+            .u16(layout::async_msg::PARAMETER3, self.parameter3)
             .finish()
     }
 
@@ -761,14 +931,14 @@ impl AsyncMessage {
         expect_opcode(bhs, Opcode::ASYNC_MSG, "Asynchronous Message")?;
         Ok(Self {
             lun: bhs.lun(),
-            stat_sn: bhs.u32_at(24),
-            exp_cmd_sn: bhs.u32_at(28),
-            max_cmd_sn: bhs.u32_at(32),
-            event: AsyncEvent(bhs.byte(36)),
-            vcode: bhs.byte(37),
-            parameter1: bhs.u16_at(38),
-            parameter2: bhs.u16_at(40),
-            parameter3: bhs.u16_at(42),
+            stat_sn: bhs.u32_at(layout::async_msg::STAT_SN),
+            exp_cmd_sn: bhs.u32_at(layout::async_msg::EXP_CMD_SN),
+            max_cmd_sn: bhs.u32_at(layout::async_msg::MAX_CMD_SN),
+            event: AsyncEvent(bhs.byte(layout::async_msg::EVENT)),
+            vcode: bhs.byte(layout::async_msg::VCODE),
+            parameter1: bhs.u16_at(layout::async_msg::PARAMETER1),
+            parameter2: bhs.u16_at(layout::async_msg::PARAMETER2),
+            parameter3: bhs.u16_at(layout::async_msg::PARAMETER3),
         })
     }
 }
@@ -1147,5 +1317,323 @@ mod tests {
         );
         raw[0] = 0x20;
         assert!(ScsiResponse::decode(&Bhs::from_bytes(raw)).is_err());
+    }
+
+    /// The offsets against a `#[repr(C)]` mirror of each RFC 7143 §11 figure, field by field
+    /// in wire order (byte arrays only, so there is no padding). Names follow tgt's
+    /// usr/iscsi/iscsi_proto.h.
+    #[test]
+    fn offsets_match_repr_c_mirrors_of_the_rfc_figures() {
+        use crate::iscsi::pdu::off;
+        use std::mem::{offset_of, size_of};
+        macro_rules! mirror {
+            ($name:ident { $($f:ident: $n:expr),* $(,)? }) => {
+                #[allow(dead_code)]
+                #[repr(C)]
+                struct $name { $($f: [u8; $n]),* }
+                assert_eq!(size_of::<$name>(), BHS_LEN);
+            };
+        }
+        macro_rules! seq {
+            ($name:ident, $m:ident) => {
+                assert_eq!(offset_of!($name, statsn), layout::$m::STAT_SN);
+                assert_eq!(offset_of!($name, exp_cmdsn), layout::$m::EXP_CMD_SN);
+                assert_eq!(offset_of!($name, max_cmdsn), layout::$m::MAX_CMD_SN);
+            };
+        }
+        mirror!(IscsiLoginRsp {
+            opcode: 1,
+            flags: 1,
+            max_version: 1,
+            active_version: 1,
+            hlength: 1,
+            dlength: 3,
+            isid: 6,
+            tsih: 2,
+            itt: 4,
+            rsvd3: 4,
+            statsn: 4,
+            exp_cmdsn: 4,
+            max_cmdsn: 4,
+            status_class: 1,
+            status_detail: 1,
+            rsvd4: 10
+        });
+        assert_eq!(
+            offset_of!(IscsiLoginRsp, max_version),
+            layout::login_rsp::VERSION_MAX
+        );
+        assert_eq!(
+            offset_of!(IscsiLoginRsp, active_version),
+            layout::login_rsp::VERSION_ACTIVE
+        );
+        assert_eq!(offset_of!(IscsiLoginRsp, isid), layout::login_rsp::ISID);
+        assert_eq!(offset_of!(IscsiLoginRsp, tsih), layout::login_rsp::TSIH);
+        assert_eq!(offset_of!(IscsiLoginRsp, itt), off::ITT);
+        seq!(IscsiLoginRsp, login_rsp);
+        assert_eq!(
+            offset_of!(IscsiLoginRsp, status_class),
+            layout::login_rsp::STATUS_CLASS
+        );
+        assert_eq!(
+            offset_of!(IscsiLoginRsp, status_detail),
+            layout::login_rsp::STATUS_DETAIL
+        );
+
+        mirror!(IscsiCmdRsp {
+            opcode: 1,
+            flags: 1,
+            response: 1,
+            cmd_status: 1,
+            hlength: 1,
+            dlength: 3,
+            rsvd: 8,
+            itt: 4,
+            snack_tag: 4,
+            statsn: 4,
+            exp_cmdsn: 4,
+            max_cmdsn: 4,
+            exp_datasn: 4,
+            bi_residual_count: 4,
+            residual_count: 4
+        });
+        assert_eq!(
+            offset_of!(IscsiCmdRsp, response),
+            layout::scsi_rsp::RESPONSE
+        );
+        assert_eq!(
+            offset_of!(IscsiCmdRsp, cmd_status),
+            layout::scsi_rsp::STATUS
+        );
+        assert_eq!(
+            offset_of!(IscsiCmdRsp, snack_tag),
+            layout::scsi_rsp::SNACK_TAG
+        );
+        seq!(IscsiCmdRsp, scsi_rsp);
+        assert_eq!(
+            offset_of!(IscsiCmdRsp, exp_datasn),
+            layout::scsi_rsp::EXP_DATA_SN
+        );
+        assert_eq!(
+            offset_of!(IscsiCmdRsp, bi_residual_count),
+            layout::scsi_rsp::BIDI_RESIDUAL
+        );
+        assert_eq!(
+            offset_of!(IscsiCmdRsp, residual_count),
+            layout::scsi_rsp::RESIDUAL
+        );
+
+        mirror!(IscsiDataRsp {
+            opcode: 1,
+            flags: 1,
+            rsvd2: 1,
+            cmd_status: 1,
+            hlength: 1,
+            dlength: 3,
+            lun: 8,
+            itt: 4,
+            ttt: 4,
+            statsn: 4,
+            exp_cmdsn: 4,
+            max_cmdsn: 4,
+            datasn: 4,
+            offset: 4,
+            residual_count: 4
+        });
+        assert_eq!(
+            offset_of!(IscsiDataRsp, cmd_status),
+            layout::data_in::STATUS
+        );
+        assert_eq!(offset_of!(IscsiDataRsp, lun), off::LUN);
+        assert_eq!(offset_of!(IscsiDataRsp, ttt), layout::data_in::TTT);
+        seq!(IscsiDataRsp, data_in);
+        assert_eq!(offset_of!(IscsiDataRsp, datasn), layout::data_in::DATA_SN);
+        assert_eq!(
+            offset_of!(IscsiDataRsp, offset),
+            layout::data_in::BUFFER_OFFSET
+        );
+        assert_eq!(
+            offset_of!(IscsiDataRsp, residual_count),
+            layout::data_in::RESIDUAL
+        );
+
+        mirror!(IscsiR2tRsp {
+            opcode: 1,
+            flags: 1,
+            rsvd2: 2,
+            hlength: 1,
+            dlength: 3,
+            lun: 8,
+            itt: 4,
+            ttt: 4,
+            statsn: 4,
+            exp_cmdsn: 4,
+            max_cmdsn: 4,
+            r2tsn: 4,
+            data_offset: 4,
+            data_length: 4
+        });
+        assert_eq!(offset_of!(IscsiR2tRsp, ttt), layout::r2t::TTT);
+        seq!(IscsiR2tRsp, r2t);
+        assert_eq!(offset_of!(IscsiR2tRsp, r2tsn), layout::r2t::R2T_SN);
+        assert_eq!(
+            offset_of!(IscsiR2tRsp, data_offset),
+            layout::r2t::BUFFER_OFFSET
+        );
+        assert_eq!(
+            offset_of!(IscsiR2tRsp, data_length),
+            layout::r2t::DESIRED_LENGTH
+        );
+
+        mirror!(IscsiNopin {
+            opcode: 1,
+            flags: 1,
+            rsvd2: 2,
+            rsvd3: 1,
+            dlength: 3,
+            lun: 8,
+            itt: 4,
+            ttt: 4,
+            statsn: 4,
+            exp_cmdsn: 4,
+            max_cmdsn: 4,
+            rsvd4: 12
+        });
+        assert_eq!(offset_of!(IscsiNopin, ttt), layout::nop_in::TTT);
+        seq!(IscsiNopin, nop_in);
+
+        mirror!(IscsiTmRsp {
+            opcode: 1,
+            flags: 1,
+            response: 1,
+            qualifier: 1,
+            hlength: 1,
+            dlength: 3,
+            rsvd2: 8,
+            itt: 4,
+            rtt: 4,
+            statsn: 4,
+            exp_cmdsn: 4,
+            max_cmdsn: 4,
+            rsvd3: 12
+        });
+        assert_eq!(
+            offset_of!(IscsiTmRsp, response),
+            layout::task_mgmt_rsp::RESPONSE
+        );
+        seq!(IscsiTmRsp, task_mgmt_rsp);
+
+        mirror!(IscsiTextRsp {
+            opcode: 1,
+            flags: 1,
+            rsvd2: 2,
+            hlength: 1,
+            dlength: 3,
+            rsvd4: 8,
+            itt: 4,
+            ttt: 4,
+            statsn: 4,
+            exp_cmdsn: 4,
+            max_cmdsn: 4,
+            rsvd5: 12
+        });
+        assert_eq!(offset_of!(IscsiTextRsp, ttt), layout::text_rsp::TTT);
+        seq!(IscsiTextRsp, text_rsp);
+
+        mirror!(IscsiLogoutRsp {
+            opcode: 1,
+            flags: 1,
+            response: 1,
+            rsvd2: 1,
+            hlength: 1,
+            dlength: 3,
+            rsvd3: 8,
+            itt: 4,
+            rsvd4: 4,
+            statsn: 4,
+            exp_cmdsn: 4,
+            max_cmdsn: 4,
+            rsvd5: 4,
+            t2wait: 2,
+            t2retain: 2,
+            rsvd6: 4
+        });
+        assert_eq!(
+            offset_of!(IscsiLogoutRsp, response),
+            layout::logout_rsp::RESPONSE
+        );
+        seq!(IscsiLogoutRsp, logout_rsp);
+        assert_eq!(
+            offset_of!(IscsiLogoutRsp, t2wait),
+            layout::logout_rsp::TIME2WAIT
+        );
+        assert_eq!(
+            offset_of!(IscsiLogoutRsp, t2retain),
+            layout::logout_rsp::TIME2RETAIN
+        );
+
+        mirror!(IscsiReject {
+            opcode: 1,
+            flags: 1,
+            reason: 1,
+            rsvd2: 1,
+            hlength: 1,
+            dlength: 3,
+            rsvd3: 8,
+            ffffffff: 4,
+            rsvd4: 4,
+            statsn: 4,
+            exp_cmdsn: 4,
+            max_cmdsn: 4,
+            datasn: 4,
+            rsvd5: 8
+        });
+        assert_eq!(offset_of!(IscsiReject, reason), layout::reject::REASON);
+        assert_eq!(offset_of!(IscsiReject, ffffffff), off::ITT);
+        seq!(IscsiReject, reject);
+        assert_eq!(
+            offset_of!(IscsiReject, datasn),
+            layout::reject::DATA_SN_OR_R2T_SN
+        );
+
+        mirror!(IscsiAsync {
+            opcode: 1,
+            flags: 1,
+            rsvd2: 2,
+            rsvd3: 1,
+            dlength: 3,
+            lun: 8,
+            rsvd4: 8,
+            statsn: 4,
+            exp_cmdsn: 4,
+            max_cmdsn: 4,
+            async_event: 1,
+            async_vcode: 1,
+            param1: 2,
+            param2: 2,
+            param3: 2,
+            rsvd5: 4
+        });
+        seq!(IscsiAsync, async_msg);
+        assert_eq!(
+            offset_of!(IscsiAsync, async_event),
+            layout::async_msg::EVENT
+        );
+        assert_eq!(
+            offset_of!(IscsiAsync, async_vcode),
+            layout::async_msg::VCODE
+        );
+        assert_eq!(
+            offset_of!(IscsiAsync, param1),
+            layout::async_msg::PARAMETER1
+        );
+        assert_eq!(
+            offset_of!(IscsiAsync, param2),
+            layout::async_msg::PARAMETER2
+        );
+        assert_eq!(
+            offset_of!(IscsiAsync, param3),
+            layout::async_msg::PARAMETER3
+        );
     }
 }
