@@ -335,8 +335,8 @@ pub enum PduError {
 impl PduError {
     /// The Reject reason that answers this error (RFC 7143 §11.17.1), or `None` when no Reject
     /// may be sent: after a header digest error the header itself is suspect, and the RFC
-    /// (§7.8) says to discard or close (tgt closes); errors of our own sending side have no
-    /// peer to tell.
+    /// (§7, "Digest Errors") says to discard or close (tgt closes); errors of our own sending
+    /// side have no peer to tell.
     pub fn reject_reason(&self) -> Option<RejectReason> {
         match self {
             Self::UnknownOpcode(_) => Some(RejectReason::COMMAND_NOT_SUPPORTED),
