@@ -232,14 +232,14 @@ impl Pending {
 }
 
 /// `recv(fd, buf, len, MSG_WAITALL)`: fills `buf` unless the peer closes first; an error
-/// after some bytes arrived reports the bytes, as the kernel does.
+/// (EINTR included: C does not retry) after some bytes arrived reports the bytes, as the
+/// kernel does.
 fn recv_waitall(stream: &mut UnixStream, buf: &mut [u8]) -> io::Result<usize> {
     let mut got = 0;
     while got < buf.len() {
         match stream.read(&mut buf[got..]) {
             Ok(0) => break,
             Ok(n) => got += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(_) if got > 0 => break,
             Err(e) => return Err(e),
         }
@@ -273,7 +273,7 @@ fn read_text(stream: &mut UnixStream, expected: u32) -> Result<Reply, ClientErro
                 }
                 got += u32::try_from(n).expect("n <= want, which came from a u32");
             }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            // C retries only EAGAIN; EINTR is reported like any other error.
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
             Err(e) => {
                 return Err(ClientError::ReadBody {
