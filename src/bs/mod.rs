@@ -8,6 +8,7 @@
 pub mod null;
 pub mod pool;
 pub mod rdwr;
+pub mod rdwr_io;
 
 use std::fs::File;
 use std::io;
