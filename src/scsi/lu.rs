@@ -5,13 +5,14 @@
 //! (`sbc_lu_init`), `usr/scc.c` (`scc_lu_init`), `usr/target.c` (`tgt_device_path_update`).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::bs::{self, BsTemplate, Media, OpenFlags};
 use crate::mgmt::params::{atoi, items, match_str, strtol, truncate_to_u32};
 use crate::mgmt::wire::ErrCode;
 
 use super::cmd::NexusId;
+use super::pr::PrState;
 use super::sense::{asc, Sense, SenseKey};
 use super::DeviceType;
 
@@ -113,6 +114,9 @@ pub struct LogicalUnit {
     /// Some I_T nexus holds PREVENT ALLOW MEDIUM REMOVAL (refreshed by [`Lu::configure`]
     /// before a change is applied).
     pub prevent_removal: bool,
+    /// `tid << 32 | lun`: the VPD 0x83 NAA locally assigned identifier.
+    /// tgt: usr/spc.c `spc_lu_init()` `numeric_id`
+    pub numeric_id: u64,
 }
 
 /// Per-LU statistics of one I_T nexus (`--op stat`). tgt: usr/tgtd.h `struct lu_stat`
@@ -151,6 +155,14 @@ pub struct LuState {
     pub reserved_by: Option<NexusId>,
     /// Statistics per nexus.
     pub stats: BTreeMap<NexusId, LuStat>,
+    /// Persistent reservations: registrations, the reservation, the generation.
+    pub pr: PrState,
+    /// iSCSI initiator port name (`<name>,i,0x<isid>`) of each nexus that told us; PR
+    /// registrations are keyed by it. See [`Lu::nexus_added_with_port`].
+    pub ports: BTreeMap<NexusId, String>,
+    /// Media access gate: ordinary I/O holds it shared, read-modify-write commands
+    /// (COMPARE AND WRITE, ORWRITE) exclusively, so they are atomic against other writes.
+    pub io_gate: Arc<RwLock<()>>,
 }
 
 impl LuState {
@@ -256,6 +268,7 @@ impl Lu {
         st.ua.remove(&nexus);
         st.prevent.remove(&nexus);
         st.stats.remove(&nexus);
+        st.ports.remove(&nexus);
         if st.reserved_by == Some(nexus) {
             st.reserved_by = None;
         }
@@ -320,6 +333,7 @@ impl LogicalUnit {
             mode_pages: Vec::new(),
             media: None,
             prevent_removal: false,
+            numeric_id: (u64::from(u32::from_ne_bytes(tid.to_ne_bytes())) << 32) | lun,
         };
         match device_type {
             DeviceType::RAID => {

@@ -1,13 +1,24 @@
-//! SCSI emulation, transport-free: device types and logical-unit attributes.
+//! SCSI emulation, transport-free: device types, logical units and the command set of
+//! disks (SPC/SBC) and the controller at LUN 0 (SCC).
 //!
-//! Knows nothing of iSCSI or sockets. The command set (SPC/SBC) arrives with the iSCSI
-//! data path; this module already owns the per-LU attributes that `tgtadm` edits and that
-//! INQUIRY, VPD and MODE SENSE will serve. Sources: SPC-4, SBC-3, tgt `usr/spc.c`,
-//! `usr/sbc.c`, `usr/scc.c`.
+//! Knows nothing of iSCSI or sockets. The transport hands a [`cmd::Command`] to
+//! [`exec::execute`] with an [`exec::ExecContext`] and gets a [`cmd::Response`], now or
+//! through its [`cmd::Completer`]. Layout: `exec` (addressing, common checks, residuals,
+//! statistics), `opcodes` (the one command table), `cdb` (CDB fields), `spc`, `sbc`,
+//! `mode`, `vpd`, `pr` (handlers), `sense`, `lu` (the LU and its attributes).
+//! Sources: SAM-5, SPC-4, SBC-3, tgt `usr/scsi.c`, `usr/spc.c`, `usr/sbc.c`, `usr/scc.c`.
 
+pub mod cdb;
 pub mod cmd;
+pub mod exec;
 pub mod lu;
+pub mod mode;
+pub mod opcodes;
+pub mod pr;
+pub mod sbc;
 pub mod sense;
+pub mod spc;
+pub mod vpd;
 
 use std::fmt;
 

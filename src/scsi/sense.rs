@@ -57,8 +57,12 @@ pub mod asc {
     pub const LUN_NOT_SUPPORTED: Asc = Asc(0x2500);
     /// 26/00 INVALID FIELD IN PARAMETER LIST
     pub const INVALID_FIELD_IN_PARMS: Asc = Asc(0x2600);
+    /// 26/04 INVALID RELEASE OF PERSISTENT RESERVATION
+    pub const INVALID_RELEASE_OF_PR: Asc = Asc(0x2604);
     /// 27/00 WRITE PROTECTED
     pub const WRITE_PROTECT: Asc = Asc(0x2700);
+    /// 27/07 SPACE ALLOCATION FAILED WRITE PROTECT (thin-provisioned media is full)
+    pub const SPACE_ALLOCATION_FAILED: Asc = Asc(0x2707);
     /// 29/00 POWER ON, RESET, OR BUS DEVICE RESET OCCURRED
     pub const POWERON_RESET: Asc = Asc(0x2900);
     /// 29/03 BUS DEVICE RESET FUNCTION OCCURRED
@@ -87,6 +91,8 @@ pub mod asc {
     pub const MEDIUM_REMOVAL_PREVENTED: Asc = Asc(0x5302);
     /// 55/03 INSUFFICIENT RESOURCES
     pub const INSUFFICIENT_RESOURCES: Asc = Asc(0x5503);
+    /// 55/04 INSUFFICIENT REGISTRATION RESOURCES
+    pub const INSUFFICIENT_REGISTRATION_RESOURCES: Asc = Asc(0x5504);
 }
 
 /// One sense condition, rendered in the LU's format when sent.
@@ -138,6 +144,15 @@ impl Sense {
             b.extend_from_slice(&info.to_be_bytes());
         }
         b
+    }
+
+    /// A condition with INFORMATION (e.g. the miscompare offset).
+    pub const fn with_info(key: SenseKey, asc: Asc, info: u64) -> Self {
+        Self {
+            key,
+            asc,
+            info: Some(info),
+        }
     }
 
     /// Renders in the LU's `sense_format` (0 fixed, otherwise descriptor).
