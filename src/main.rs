@@ -48,7 +48,11 @@ fn run(args: Args) -> ExitCode {
     }
     init_logging(args.foreground);
     let config = Config::new(args.iscsi.clone());
-    let mut daemon = match Daemon::new(args.control_port, config) {
+    let tuning = tgt::event::Tuning {
+        bs_threads: usize::try_from(args.nr_iothreads).unwrap_or(16),
+        ..tgt::event::Tuning::default()
+    };
+    let mut daemon = match Daemon::new(args.control_port, config, tuning) {
         Ok(d) => d,
         Err(e) => {
             tracing::error!(error = %e, "startup failed");

@@ -16,6 +16,11 @@ use mio::net::{UnixListener, UnixStream};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 
+pub mod io_loop;
+
+use std::sync::Arc;
+
+use crate::iscsi::view::IscsiView;
 use crate::mgmt::server::{Config, Effect, MgmtTask};
 use crate::mgmt::wire;
 
@@ -109,6 +114,29 @@ pub struct Daemon {
     uid: u32,
     gid: u32,
     exiting: bool,
+    shared: Arc<io_loop::Shared>,
+    loops: Vec<io_loop::Mailbox>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+    next_loop: usize,
+}
+
+/// How the daemon runs its data path.
+#[derive(Debug, Clone, Copy)]
+pub struct Tuning {
+    /// I/O loop threads.
+    pub io_loops: usize,
+    /// Backing-store worker threads (`-t`).
+    pub bs_threads: usize,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        let cpus = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        Self {
+            io_loops: cpus.clamp(1, 16),
+            bs_threads: 16,
+        }
+    }
 }
 
 /// Opens the lock file and takes tgt's `lockf(F_TLOCK)` lock on its first byte (a POSIX
@@ -146,7 +174,7 @@ fn take_lock(path: &Path) -> Result<File, StartError> {
 impl Daemon {
     /// Sets up the management socket for `control_port` (directory, lock, socket), the
     /// signal pipe and the iSCSI portals. tgt: usr/mgmt.c `ipc_init()`
-    pub fn new(control_port: i16, config: Config) -> Result<Self, StartError> {
+    pub fn new(control_port: i16, config: Config, tuning: Tuning) -> Result<Self, StartError> {
         let (prefix, is_default) = wire::ipc_prefix();
         let socket_path = wire::socket_path(&prefix, control_port);
         let lock_path = wire::lock_path(&prefix, control_port);
@@ -192,6 +220,16 @@ impl Daemon {
             .register(&mut sig_rx, Source::Signals.into(), Interest::READABLE)
             .map_err(StartError::Poll)?;
 
+        let pool = crate::bs::pool::WorkerPool::new(tuning.bs_threads).map_err(StartError::Poll)?;
+        let shared = Arc::new(io_loop::Shared {
+            view: crate::iscsi::view::ViewCell::default(),
+            sessions: Arc::clone(&config.sessions),
+            pool: Arc::new(pool),
+            chap_id: std::sync::atomic::AtomicU8::new(0),
+            loops: std::sync::OnceLock::new(),
+        });
+        let (loops, threads) =
+            io_loop::start(tuning.io_loops, Arc::clone(&shared)).map_err(StartError::Poll)?;
         let mut daemon = Self {
             poll,
             config,
@@ -203,7 +241,12 @@ impl Daemon {
             uid: nix::unistd::getuid().as_raw(),
             gid: nix::unistd::getgid().as_raw(),
             exiting: false,
+            shared,
+            loops,
+            threads,
+            next_loop: 0,
         };
+        daemon.publish();
         let mut effects = Vec::new();
         daemon.config.start_portals(&mut effects);
         daemon.apply(effects);
@@ -261,6 +304,12 @@ impl Daemon {
         let _ = self.poll.registry().deregister(&mut self.listener);
         for p in std::mem::take(&mut self.config.portals) {
             self.apply(vec![Effect::ListenerRemoved(p)]);
+        }
+        for l in &self.loops {
+            l.send(io_loop::Msg::Shutdown);
+        }
+        for t in self.threads.drain(..) {
+            let _ = t.join();
         }
         tracing::info!("tgtd exiting");
     }
@@ -360,6 +409,7 @@ impl Daemon {
                 return;
             };
             let out = self.config.execute(&req, &body);
+            self.publish();
             let mut shutdown = false;
             let mut effects = Vec::new();
             for e in out.effects {
@@ -428,15 +478,25 @@ impl Daemon {
                 Effect::Shutdown => self.exiting = true,
                 Effect::CloseConnections(handles) => {
                     for h in handles {
-                        tracing::debug!(?h, "connection close requested");
+                        if let Some(l) = self.loops.get(h.io_loop) {
+                            l.send(io_loop::Msg::Close(h));
+                        }
                     }
                 }
             }
         }
     }
 
-    /// Accepts iSCSI connections. Until the iSCSI data path exists they are closed at once,
-    /// as tgt does while the system is offline or has no targets.
+    /// Publishes the configuration snapshot the I/O loops read.
+    fn publish(&self) {
+        self.shared
+            .view
+            .set(IscsiView::build(&self.config.sys, &self.config.iscsi));
+    }
+
+    /// Accepts iSCSI connections and hands each to an I/O loop, round robin. While the
+    /// system is offline or has no target, tgt closes them at once; so do we.
+    /// tgt: usr/iscsi/iscsi_tcp.c `accept_connection()`
     fn accept_iscsi(&mut self, id: u64) {
         let Some(p) = self.config.portals.iter().find(|p| p.id == id) else {
             return;
@@ -444,8 +504,24 @@ impl Daemon {
         loop {
             match p.listener.accept() {
                 Ok((s, peer)) => {
-                    tracing::debug!(%peer, "iSCSI connection closed: no iSCSI service yet");
-                    drop(s);
+                    if !self.config.system_ready() || self.config.sys.targets.is_empty() {
+                        tracing::debug!(%peer, "iSCSI connection refused: offline or no target");
+                        continue;
+                    }
+                    let local = match s.local_addr() {
+                        Ok(a) => a,
+                        Err(_) => continue,
+                    };
+                    if self.loops.is_empty() {
+                        continue;
+                    }
+                    let i = self.next_loop % self.loops.len();
+                    self.next_loop = self.next_loop.wrapping_add(1);
+                    self.loops[i].send(io_loop::Msg::Accept {
+                        stream: s,
+                        peer,
+                        local,
+                    });
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,

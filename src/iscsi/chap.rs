@@ -71,102 +71,16 @@ pub fn random_challenge() -> std::io::Result<[u8; CHALLENGE_LEN]> {
 }
 
 /// How a binary CHAP value was written, so the answer uses the same form.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Encoding {
-    /// `0x` hexadecimal.
-    Hex,
-    /// `0b` base64.
-    Base64,
-}
+pub use super::text::BinaryEncoding as Encoding;
 
 /// Decodes a `0x…` or `0b…` binary value. RFC 7143 §6.1
 pub fn decode(value: &str) -> Option<(Vec<u8>, Encoding)> {
-    if let Some(h) = value
-        .strip_prefix("0x")
-        .or_else(|| value.strip_prefix("0X"))
-    {
-        if h.is_empty() {
-            return None;
-        }
-        // An odd number of digits has an implied leading zero.
-        let padded;
-        let h = if h.len() % 2 == 1 {
-            padded = format!("0{h}");
-            padded.as_str()
-        } else {
-            h
-        };
-        let bytes = (0..h.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(h.get(i..i + 2)?, 16).ok())
-            .collect::<Option<Vec<u8>>>()?;
-        return Some((bytes, Encoding::Hex));
-    }
-    if let Some(b) = value
-        .strip_prefix("0b")
-        .or_else(|| value.strip_prefix("0B"))
-    {
-        return base64_decode(b).map(|v| (v, Encoding::Base64));
-    }
-    None
+    super::text::parse_binary(value).ok()
 }
 
 /// Encodes bytes in the given form with its prefix.
 pub fn encode(bytes: &[u8], enc: Encoding) -> String {
-    match enc {
-        Encoding::Hex => {
-            let mut s = String::from("0x");
-            for b in bytes {
-                s.push_str(&format!("{b:02x}"));
-            }
-            s
-        }
-        Encoding::Base64 => format!("0b{}", base64_encode(bytes)),
-    }
-}
-
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-fn base64_encode(bytes: &[u8]) -> String {
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                let idx = usize::try_from((n >> (18 - 6 * i)) & 63).unwrap_or(0);
-                out.push(char::from(B64[idx]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    let s = s.trim_end_matches('=');
-    let mut out = Vec::new();
-    let mut acc = 0u32;
-    let mut bits = 0;
-    for c in s.bytes() {
-        let v = u32::try_from(B64.iter().position(|&x| x == c)?).ok()?;
-        acc = (acc << 6) | v;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push(u8::try_from((acc >> bits) & 0xff).ok()?);
-        }
-    }
-    if out.is_empty() {
-        None
-    } else {
-        Some(out)
-    }
+    super::text::render_binary(bytes, enc)
 }
 
 #[cfg(test)]

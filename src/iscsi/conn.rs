@@ -1232,11 +1232,757 @@ impl Connection {
 }
 
 fn push_key(b: &mut Vec<u8>, k: &str, v: &str) {
-    b.extend_from_slice(k.as_bytes());
-    b.push(b'=');
-    b.extend_from_slice(v.as_bytes());
-    b.push(0);
+    super::text::render_into(b, k, v);
 }
 
 /// Login status constants re-exported for the loop.
 pub use login::status;
+
+/// The data segment of an outgoing PDU, without copying read data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Payload {
+    /// No data segment.
+    None,
+    /// Owned bytes (text, sense, ping data, rejected header).
+    Owned(Vec<u8>),
+    /// A slice of a shared read buffer.
+    Shared(Arc<Vec<u8>>, std::ops::Range<usize>),
+}
+
+impl Payload {
+    /// The bytes.
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            Payload::None => &[],
+            Payload::Owned(v) => v,
+            Payload::Shared(b, r) => b.get(r.clone()).unwrap_or(&[]),
+        }
+    }
+}
+
+/// Residual flags and count from a signed residual.
+fn residual_fields(residual: i64) -> (bool, bool, u32) {
+    let count = u32::try_from(residual.unsigned_abs()).unwrap_or(u32::MAX);
+    (residual < 0, residual > 0, count)
+}
+
+impl Out {
+    /// The 48-byte header and the data segment. RFC 7143 §11
+    pub fn encode(&self) -> ([u8; 48], Payload) {
+        use super::pdu::{
+            initiator::Stage, target, DataIn, Isid, LoginResponse, LogoutResponse, NopIn, R2t,
+            Reject, RejectReason, ScsiResponse, TaskMgmtResponse, TextResponse,
+        };
+        use super::pdu::{Itt, Ttt};
+        match self {
+            Out::Login { reply, seq } => {
+                let data = render_keys(&reply.keys);
+                let h = LoginResponse {
+                    transit: reply.transit,
+                    cont: false,
+                    csg: Stage(reply.csg),
+                    nsg: Stage(reply.nsg),
+                    version_max: 0,
+                    version_active: 0,
+                    isid: Isid(reply.isid),
+                    tsih: reply.tsih,
+                    itt: Itt(reply.itt),
+                    stat_sn: seq.stat_sn,
+                    exp_cmd_sn: seq.exp_cmd_sn,
+                    max_cmd_sn: seq.max_cmd_sn,
+                    status: target::LoginStatus {
+                        class: reply.status_class,
+                        detail: reply.status_detail,
+                    },
+                }
+                .encode(data.len());
+                (h, Payload::Owned(data))
+            }
+            Out::ScsiResponse {
+                itt,
+                status,
+                sense,
+                residual,
+                exp_data_sn,
+                seq,
+            } => {
+                let (overflow, underflow, residual_count) = residual_fields(*residual);
+                let data = if sense.is_empty() {
+                    Vec::new()
+                } else {
+                    let len = u16::try_from(sense.len()).unwrap_or(u16::MAX);
+                    let mut d = len.to_be_bytes().to_vec();
+                    d.extend_from_slice(sense);
+                    d
+                };
+                let h = ScsiResponse {
+                    bidi_overflow: false,
+                    bidi_underflow: false,
+                    overflow,
+                    underflow,
+                    response: target::ScsiResponseCode(RESPONSE_COMPLETED),
+                    status: *status,
+                    itt: Itt(*itt),
+                    snack_tag: 0,
+                    stat_sn: seq.stat_sn,
+                    exp_cmd_sn: seq.exp_cmd_sn,
+                    max_cmd_sn: seq.max_cmd_sn,
+                    exp_data_sn: *exp_data_sn,
+                    bidi_read_residual: 0,
+                    residual_count,
+                }
+                .encode(data.len());
+                (h, Payload::Owned(data))
+            }
+            Out::DataIn {
+                itt,
+                lun,
+                buf,
+                offset,
+                len,
+                data_sn,
+                final_pdu,
+                status,
+                seq,
+            } => {
+                let (status_present, st, (overflow, underflow, residual_count)) = match status {
+                    Some((s, r)) => (true, *s, residual_fields(*r)),
+                    None => (false, 0, (false, false, 0)),
+                };
+                let start = usize::try_from(*offset).unwrap_or(0);
+                let end = start + usize::try_from(*len).unwrap_or(0);
+                let h = DataIn {
+                    final_pdu: *final_pdu,
+                    ack: false,
+                    overflow,
+                    underflow,
+                    status_present,
+                    status: st,
+                    lun: *lun,
+                    itt: Itt(*itt),
+                    ttt: Ttt(RESERVED_TAG),
+                    stat_sn: if status_present { seq.stat_sn } else { 0 },
+                    exp_cmd_sn: seq.exp_cmd_sn,
+                    max_cmd_sn: seq.max_cmd_sn,
+                    data_sn: *data_sn,
+                    buffer_offset: *offset,
+                    residual_count,
+                }
+                .encode(end - start);
+                (h, Payload::Shared(Arc::clone(buf), start..end))
+            }
+            Out::R2t {
+                itt,
+                lun,
+                ttt,
+                r2t_sn,
+                offset,
+                len,
+                seq,
+            } => (
+                R2t {
+                    lun: *lun,
+                    itt: Itt(*itt),
+                    ttt: Ttt(*ttt),
+                    stat_sn: seq.stat_sn,
+                    exp_cmd_sn: seq.exp_cmd_sn,
+                    max_cmd_sn: seq.max_cmd_sn,
+                    r2t_sn: *r2t_sn,
+                    buffer_offset: *offset,
+                    desired_length: *len,
+                }
+                .encode(),
+                Payload::None,
+            ),
+            Out::NopIn {
+                itt,
+                ttt,
+                lun,
+                data,
+                seq,
+            } => (
+                NopIn {
+                    lun: *lun,
+                    itt: Itt(*itt),
+                    ttt: Ttt(*ttt),
+                    stat_sn: seq.stat_sn,
+                    exp_cmd_sn: seq.exp_cmd_sn,
+                    max_cmd_sn: seq.max_cmd_sn,
+                }
+                .encode(data.len()),
+                Payload::Owned(data.clone()),
+            ),
+            Out::TaskMgmtResponse { itt, response, seq } => (
+                TaskMgmtResponse {
+                    response: target::TmfResponse(*response),
+                    itt: Itt(*itt),
+                    stat_sn: seq.stat_sn,
+                    exp_cmd_sn: seq.exp_cmd_sn,
+                    max_cmd_sn: seq.max_cmd_sn,
+                }
+                .encode(),
+                Payload::None,
+            ),
+            Out::Text {
+                itt,
+                ttt,
+                final_pdu,
+                data,
+                seq,
+            } => (
+                TextResponse {
+                    final_pdu: *final_pdu,
+                    cont: false,
+                    lun: [0; 8],
+                    itt: Itt(*itt),
+                    ttt: Ttt(*ttt),
+                    stat_sn: seq.stat_sn,
+                    exp_cmd_sn: seq.exp_cmd_sn,
+                    max_cmd_sn: seq.max_cmd_sn,
+                }
+                .encode(data.len()),
+                Payload::Owned(data.clone()),
+            ),
+            Out::Logout { itt, response, seq } => (
+                LogoutResponse {
+                    response: target::LogoutResponseCode(*response),
+                    itt: Itt(*itt),
+                    stat_sn: seq.stat_sn,
+                    exp_cmd_sn: seq.exp_cmd_sn,
+                    max_cmd_sn: seq.max_cmd_sn,
+                    time2wait: 0,
+                    time2retain: 0,
+                }
+                .encode(),
+                Payload::None,
+            ),
+            Out::Reject { reason, bhs, seq } => (
+                Reject {
+                    reason: RejectReason(*reason),
+                    stat_sn: seq.stat_sn,
+                    exp_cmd_sn: seq.exp_cmd_sn,
+                    max_cmd_sn: seq.max_cmd_sn,
+                    data_sn_or_r2t_sn: 0,
+                }
+                .encode(),
+                Payload::Owned(bhs.to_vec()),
+            ),
+        }
+    }
+}
+
+/// `key=value\0` for each pair.
+fn render_keys(keys: &[(String, String)]) -> Vec<u8> {
+    super::text::render(keys)
+}
+
+/// Text keys of a Login or Text Request data segment: `key=value` items separated by NULs.
+/// Items without `=` are skipped, as tgt's `next_key()` does.
+fn text_keys(data: &[u8]) -> Vec<(String, String)> {
+    data.split(|&b| b == 0)
+        .filter(|item| !item.is_empty())
+        .filter_map(|item| {
+            let s = String::from_utf8_lossy(item);
+            let (k, v) = s.split_once('=')?;
+            Some((k.to_owned(), v.to_owned()))
+        })
+        .collect()
+}
+
+/// Turns a received PDU into what the connection handles; undecodable PDUs become a
+/// Reject carrying their header. RFC 7143 §11, §11.17
+pub fn decode(pdu: super::pdu::Pdu) -> In {
+    use super::pdu::Request;
+    let bhs = *pdu.bhs.as_bytes();
+    let req = match Request::decode(&pdu.bhs) {
+        Ok(r) => r,
+        Err(e) => {
+            let reason = e.reject_reason().map_or(reject::PROTOCOL_ERROR, |r| r.0);
+            return In::Invalid { reason, bhs };
+        }
+    };
+    match req {
+        Request::Login(l) => In::Login(LoginPdu {
+            transit: l.transit,
+            cont: l.cont,
+            csg: l.csg.0,
+            nsg: l.nsg.0,
+            version_max: l.version_max,
+            version_min: l.version_min,
+            isid: l.isid.0,
+            tsih: l.tsih,
+            cid: l.cid,
+            itt: l.itt.0,
+            cmd_sn: l.cmd_sn,
+            exp_stat_sn: l.exp_stat_sn,
+            keys: text_keys(&pdu.data),
+        }),
+        Request::ScsiCommand(c) => {
+            let mut cdb = c.cdb.to_vec();
+            // Extended CDB AHS (type 1): the CDB continues. RFC 7143 §11.2.2.3
+            let ahs = &pdu.ahs;
+            if ahs.len() >= 4 && ahs[2] == 0x01 {
+                let len = usize::from(u16::from_be_bytes([ahs[0], ahs[1]])).saturating_sub(1);
+                if let Some(ext) = ahs.get(4..4 + len) {
+                    cdb.extend_from_slice(ext);
+                }
+            }
+            In::ScsiCommand {
+                immediate: c.immediate,
+                final_pdu: c.final_pdu,
+                read: c.read,
+                write: c.write,
+                attr: c.attr.0,
+                lun: c.lun,
+                itt: c.itt.0,
+                edtl: c.edtl,
+                cmd_sn: c.cmd_sn,
+                cdb,
+                data: pdu.data,
+            }
+        }
+        Request::DataOut(d) => In::DataOut {
+            final_pdu: d.final_pdu,
+            itt: d.itt.0,
+            ttt: d.ttt.0,
+            data_sn: d.data_sn,
+            offset: d.buffer_offset,
+            data: pdu.data,
+        },
+        Request::NopOut(n) => In::NopOut {
+            immediate: n.immediate,
+            lun: n.lun,
+            itt: n.itt.0,
+            ttt: n.ttt.0,
+            cmd_sn: n.cmd_sn,
+            data: pdu.data,
+        },
+        Request::TaskMgmt(t) => In::TaskMgmt {
+            immediate: t.immediate,
+            function: t.function.0,
+            lun: t.lun,
+            itt: t.itt.0,
+            ref_itt: t.ref_task_tag.0,
+            cmd_sn: t.cmd_sn,
+        },
+        Request::Text(t) => In::Text {
+            immediate: t.immediate,
+            final_pdu: t.final_pdu,
+            itt: t.itt.0,
+            ttt: t.ttt.0,
+            cmd_sn: t.cmd_sn,
+            keys: text_keys(&pdu.data),
+        },
+        Request::Logout(l) => In::Logout {
+            immediate: l.immediate,
+            reason: l.reason.0,
+            itt: l.itt.0,
+            cid: l.cid,
+            cmd_sn: l.cmd_sn,
+        },
+        Request::Snack(_) => In::Snack,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::iscsi::login::{Auth, TargetAccess};
+    use crate::iscsi::param;
+
+    struct Env;
+    impl LoginEnv for Env {
+        fn find_target(&self, name: &str) -> Option<TargetAccess> {
+            (name == "iqn.t").then(|| TargetAccess {
+                tid: 1,
+                ready: true,
+                acl_addresses: vec!["ALL".into()],
+                acl_names: vec![],
+                auth: Auth::default(),
+                params: param::target_defaults(),
+                redirect: None,
+                redirect_callback: None,
+            })
+        }
+        fn discovery_auth(&self) -> Auth {
+            Auth::default()
+        }
+        fn peer(&self) -> std::net::IpAddr {
+            "127.0.0.1".parse().unwrap()
+        }
+        fn find_session(&self, _: i32, _: &str, _: [u8; 6]) -> Option<u16> {
+            None
+        }
+        fn next_chap_id(&mut self) -> u8 {
+            1
+        }
+        fn challenge(&mut self) -> [u8; crate::iscsi::chap::CHALLENGE_LEN] {
+            [0; crate::iscsi::chap::CHALLENGE_LEN]
+        }
+        fn finish(&mut self, _: &Established) -> Result<u16, (u8, u8)> {
+            Ok(7)
+        }
+    }
+
+    fn view() -> IscsiView {
+        IscsiView {
+            system_ready: true,
+            ..IscsiView::default()
+        }
+    }
+
+    fn logged_in(extra: &[(&str, &str)]) -> Connection {
+        let mut c = Connection::new(
+            "127.0.0.1:5000".parse().unwrap(),
+            "127.0.0.1:3260".parse().unwrap(),
+        );
+        let mut keys = vec![
+            ("InitiatorName".to_string(), "iqn.i".to_string()),
+            ("TargetName".to_string(), "iqn.t".to_string()),
+        ];
+        keys.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        c.handle(
+            In::Login(LoginPdu {
+                transit: true,
+                cont: false,
+                csg: 1,
+                nsg: 3,
+                version_max: 0,
+                version_min: 0,
+                isid: [0x80, 0, 0, 0, 0, 1],
+                tsih: 0,
+                cid: 0,
+                itt: 1,
+                cmd_sn: 10,
+                exp_stat_sn: 100,
+                keys,
+            }),
+            &mut Env,
+            &view(),
+        );
+        let out = c.take_output().unwrap();
+        let Out::Login { reply, seq } = out else {
+            panic!("{out:?}")
+        };
+        assert_eq!(reply.tsih, 7);
+        assert_eq!(seq.stat_sn, 100);
+        assert!(c.is_full_feature());
+        c
+    }
+
+    fn cmd(
+        itt: u32,
+        cmd_sn: u32,
+        read: bool,
+        write: bool,
+        edtl: u32,
+        data: Vec<u8>,
+        final_pdu: bool,
+    ) -> In {
+        In::ScsiCommand {
+            immediate: false,
+            final_pdu,
+            read,
+            write,
+            attr: 1,
+            lun: [0, 1, 0, 0, 0, 0, 0, 0],
+            itt,
+            edtl,
+            cmd_sn,
+            cdb: vec![0x28; 16],
+            data,
+        }
+    }
+
+    #[test]
+    fn read_data_is_split_and_status_rides_the_last_pdu() {
+        let mut c = logged_in(&[("MaxRecvDataSegmentLength", "4096")]);
+        c.handle(
+            cmd(5, 10, true, false, 10000, vec![], true),
+            &mut Env,
+            &view(),
+        );
+        let cmds = c.take_commands();
+        assert_eq!(cmds.len(), 1);
+        assert_eq!(cmds[0].expected_in, 10000);
+        let data: Vec<u8> = (0..10000u32).map(|i| (i % 251) as u8).collect();
+        c.complete(
+            5,
+            Response {
+                status: Status::GOOD,
+                sense: vec![],
+                data_in: data,
+                in_residual: 0,
+                out_residual: 0,
+            },
+        );
+        let mut lens = vec![];
+        let mut last_status = None;
+        while let Some(o) = c.take_output() {
+            let Out::DataIn {
+                len,
+                offset,
+                data_sn,
+                status,
+                ..
+            } = o
+            else {
+                panic!("{o:?}")
+            };
+            assert_eq!(offset, 4096 * data_sn);
+            lens.push(len);
+            last_status = status;
+        }
+        assert_eq!(lens, [4096, 4096, 1808]);
+        assert_eq!(last_status, Some((0, 0)));
+    }
+
+    #[test]
+    fn check_condition_after_data_uses_a_response() {
+        let mut c = logged_in(&[]);
+        c.handle(
+            cmd(5, 10, true, false, 512, vec![], true),
+            &mut Env,
+            &view(),
+        );
+        c.take_commands();
+        c.complete(
+            5,
+            Response::status(Status::CHECK_CONDITION, vec![0x70, 0, 5]),
+        );
+        let Some(Out::ScsiResponse {
+            status,
+            sense,
+            exp_data_sn,
+            ..
+        }) = c.take_output()
+        else {
+            panic!()
+        };
+        assert_eq!((status, exp_data_sn), (2, 0));
+        assert_eq!(sense, [0x70, 0, 5]);
+    }
+
+    #[test]
+    fn write_collects_immediate_then_r2t_data() {
+        let mut c = logged_in(&[("MaxBurstLength", "4096"), ("ImmediateData", "Yes")]);
+        // 10000 bytes, 1000 immediate, InitialR2T=Yes (default): R2Ts for the rest.
+        c.handle(
+            cmd(9, 10, false, true, 10000, vec![1; 1000], true),
+            &mut Env,
+            &view(),
+        );
+        let Some(Out::R2t {
+            ttt,
+            offset,
+            len,
+            r2t_sn,
+            ..
+        }) = c.take_output()
+        else {
+            panic!()
+        };
+        assert_eq!((offset, len, r2t_sn), (1000, 4096, 0));
+        assert!(c.take_output().is_none(), "MaxOutstandingR2T is 1");
+        c.handle(
+            In::DataOut {
+                final_pdu: true,
+                itt: 9,
+                ttt,
+                data_sn: 0,
+                offset: 1000,
+                data: vec![2; 4096],
+            },
+            &mut Env,
+            &view(),
+        );
+        let Some(Out::R2t {
+            ttt, offset, len, ..
+        }) = c.take_output()
+        else {
+            panic!()
+        };
+        assert_eq!((offset, len), (5096, 4096));
+        c.handle(
+            In::DataOut {
+                final_pdu: true,
+                itt: 9,
+                ttt,
+                data_sn: 0,
+                offset: 5096,
+                data: vec![3; 4096],
+            },
+            &mut Env,
+            &view(),
+        );
+        let Some(Out::R2t {
+            ttt, offset, len, ..
+        }) = c.take_output()
+        else {
+            panic!()
+        };
+        assert_eq!((offset, len), (9192, 808));
+        assert!(c.take_commands().is_empty());
+        c.handle(
+            In::DataOut {
+                final_pdu: true,
+                itt: 9,
+                ttt,
+                data_sn: 0,
+                offset: 9192,
+                data: vec![4; 808],
+            },
+            &mut Env,
+            &view(),
+        );
+        let cmds = c.take_commands();
+        assert_eq!(cmds.len(), 1);
+        assert_eq!(cmds[0].data_out.len(), 10000);
+        assert_eq!(
+            &cmds[0].data_out[995..1005],
+            &[1, 1, 1, 1, 1, 2, 2, 2, 2, 2]
+        );
+        assert_eq!(cmds[0].data_out[9999], 4);
+    }
+
+    #[test]
+    fn commands_run_in_cmdsn_order() {
+        let mut c = logged_in(&[]);
+        c.handle(cmd(2, 11, false, false, 0, vec![], true), &mut Env, &view());
+        assert!(c.take_commands().is_empty(), "CmdSN 10 has not arrived");
+        c.handle(cmd(1, 10, false, false, 0, vec![], true), &mut Env, &view());
+        let tags: Vec<u64> = c.take_commands().iter().map(|c| c.tag).collect();
+        assert_eq!(tags, [1, 2]);
+        // A stale CmdSN is dropped.
+        c.handle(cmd(3, 5, false, false, 0, vec![], true), &mut Env, &view());
+        assert!(c.take_commands().is_empty());
+    }
+
+    #[test]
+    fn nop_ping_is_echoed_and_probe_reply_resets() {
+        let mut c = logged_in(&[]);
+        c.handle(
+            In::NopOut {
+                immediate: true,
+                lun: [0; 8],
+                itt: 4,
+                ttt: RESERVED_TAG,
+                cmd_sn: 10,
+                data: vec![9, 9],
+            },
+            &mut Env,
+            &view(),
+        );
+        let Some(Out::NopIn { itt, ttt, data, .. }) = c.take_output() else {
+            panic!()
+        };
+        assert_eq!((itt, ttt, data), (4, RESERVED_TAG, vec![9, 9]));
+        assert!(c.nop_probe(1));
+        let Some(Out::NopIn { itt, ttt, .. }) = c.take_output() else {
+            panic!()
+        };
+        assert_eq!(itt, RESERVED_TAG);
+        c.handle(
+            In::NopOut {
+                immediate: true,
+                lun: [0; 8],
+                itt: RESERVED_TAG,
+                ttt,
+                cmd_sn: 10,
+                data: vec![],
+            },
+            &mut Env,
+            &view(),
+        );
+        assert!(c.nop_probe(1));
+        c.take_output();
+        assert!(
+            !c.nop_probe(1),
+            "second unanswered probe exceeds nop_count 1"
+        );
+    }
+
+    #[test]
+    fn abort_task_suppresses_the_response() {
+        let mut c = logged_in(&[]);
+        c.handle(
+            cmd(5, 10, true, false, 512, vec![], true),
+            &mut Env,
+            &view(),
+        );
+        c.take_commands();
+        c.handle(
+            In::TaskMgmt {
+                immediate: true,
+                function: tmf::ABORT_TASK,
+                lun: [0, 1, 0, 0, 0, 0, 0, 0],
+                itt: 6,
+                ref_itt: 5,
+                cmd_sn: 11,
+            },
+            &mut Env,
+            &view(),
+        );
+        let Some(Out::TaskMgmtResponse { response, .. }) = c.take_output() else {
+            panic!()
+        };
+        assert_eq!(response, tmf::RSP_COMPLETE);
+        c.complete(5, Response::status(Status::GOOD, vec![]));
+        assert!(c.take_output().is_none());
+        c.handle(
+            In::TaskMgmt {
+                immediate: true,
+                function: tmf::ABORT_TASK,
+                lun: [0; 8],
+                itt: 7,
+                ref_itt: 99,
+                cmd_sn: 11,
+            },
+            &mut Env,
+            &view(),
+        );
+        let Some(Out::TaskMgmtResponse { response, .. }) = c.take_output() else {
+            panic!()
+        };
+        assert_eq!(response, tmf::RSP_NO_TASK);
+    }
+
+    #[test]
+    fn logout_answers_then_closes() {
+        let mut c = logged_in(&[]);
+        c.handle(
+            In::Logout {
+                immediate: true,
+                reason: 0,
+                itt: 3,
+                cid: 0,
+                cmd_sn: 10,
+            },
+            &mut Env,
+            &view(),
+        );
+        assert!(matches!(
+            c.take_output(),
+            Some(Out::Logout { response: 0, .. })
+        ));
+        assert_eq!(c.take_events().last(), Some(&Event::CloseAfterFlush));
+    }
+
+    #[test]
+    fn lun_field_decoding() {
+        assert_eq!(lun_number(&[0, 5, 0, 0, 0, 0, 0, 0]), Some(5));
+        assert_eq!(lun_number(&[0x41, 0x02, 0, 0, 0, 0, 0, 0]), Some(0x102));
+        assert_eq!(lun_number(&[0x80, 0, 0, 0, 0, 0, 0, 0]), None);
+    }
+
+    #[test]
+    fn text_keys_skip_items_without_equals() {
+        assert_eq!(
+            text_keys(b"a=1\0junk\0b=\0"),
+            [
+                ("a".to_string(), "1".to_string()),
+                ("b".to_string(), String::new())
+            ]
+        );
+    }
+}

@@ -619,7 +619,7 @@ impl Config {
         for n in &nexuses {
             for (l, lu) in &t.luns {
                 if *l == lun {
-                    lu.nexus_added(*n);
+                    lu.nexus_joined(*n);
                 } else if let Some(q) = lu.state().ua.get_mut(n) {
                     if !q.contains(&changed) {
                         q.push_back(changed);
