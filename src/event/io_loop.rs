@@ -129,7 +129,7 @@ struct Slot {
     tid: Option<i32>,
     closing: bool,
     nop_countdown: i32,
-    stats: ConnStats,
+    stats: Arc<ConnStats>,
     writable_registered: bool,
 }
 
@@ -193,6 +193,7 @@ struct Env<'a> {
     shared: &'a Shared,
     peer: SocketAddr,
     handle: ConnHandle,
+    stats: Arc<ConnStats>,
 }
 
 impl LoginEnv for Env<'_> {
@@ -241,7 +242,7 @@ impl LoginEnv for Env<'_> {
             cid: est.cid,
             peer: self.peer,
             handle: self.handle,
-            stats: ConnStats::default(),
+            stats: Arc::clone(&self.stats),
         };
         let mut reg = self
             .shared
@@ -407,7 +408,7 @@ impl IoLoop {
             tid: None,
             closing: false,
             nop_countdown: 0,
-            stats: ConnStats::default(),
+            stats: Arc::default(),
             writable_registered: false,
         });
         tracing::debug!(%peer, loop_index = self.index, "iSCSI connection accepted");
@@ -431,6 +432,7 @@ impl IoLoop {
                     return;
                 }
                 Ok(n) => {
+                    s.stats.rx(n);
                     let mut input = &buf[..n];
                     while !input.is_empty() {
                         let used = match s.reader.feed(input) {
@@ -445,14 +447,14 @@ impl IoLoop {
                         while let Some(p) = s.reader.take_pdu() {
                             match p {
                                 Ok(pdu) => {
-                                    s.stats.rxdata_octets +=
-                                        u64::try_from(pdu.data.len()).unwrap_or(0);
+                                    s.stats.pdu(pdu.bhs.opcode().0);
                                     let msg = crate::iscsi::conn::decode(pdu);
                                     let mut env = Env {
                                         view: &view,
                                         shared: &self.shared,
                                         peer: s.peer,
                                         handle: s.handle,
+                                        stats: Arc::clone(&s.stats),
                                     };
                                     s.conn.handle(msg, &mut env, &view);
                                 }
@@ -602,7 +604,6 @@ impl IoLoop {
                     data: dd,
                 }
             };
-            s.stats.txdata_octets += u64::try_from(payload.bytes().len()).unwrap_or(0);
             match TxFrame::new(&bhs, payload, digests) {
                 Ok(frame) => s.tx.push_back(Outgoing { frame, written: 0 }),
                 Err(e) => tracing::error!(error = %e, "can't frame a PDU"),
@@ -613,6 +614,7 @@ impl IoLoop {
             match s.stream.write_vectored(&slices) {
                 Ok(0) => break,
                 Ok(n) => {
+                    s.stats.tx(n);
                     let mut n = n;
                     while n > 0 {
                         let Some(f) = s.tx.front_mut() else { break };
@@ -659,9 +661,6 @@ impl IoLoop {
         let mut to_close = Vec::new();
         for (i, s) in self.slots.iter_mut().enumerate() {
             let Some(s) = s else { continue };
-            if let (Some(tsih), Ok(mut reg)) = (s.tsih, self.shared.sessions.lock()) {
-                reg.update_stats(tsih, s.handle, s.stats);
-            }
             let Some(t) = s.tid.and_then(|tid| view.targets.get(&tid)) else {
                 continue;
             };

@@ -360,6 +360,8 @@ impl Login {
         }
     }
 
+    /// A failure found while scanning the request: the stage bits stay (tgt sets the
+    /// status in the handlers and returns).
     fn fail(&mut self, mut r: LoginReply, (class, detail): (u8, u8)) -> Step {
         self.state = State::Exit;
         r.transit = false;
@@ -369,11 +371,28 @@ impl Login {
         Step::Failed(r)
     }
 
+    /// tgt's `login_security_done()` sets a failure status but the response still goes out
+    /// with the transition bits (T and NSG) it was about to send.
+    fn fail_transit(&mut self, mut r: LoginReply, nsg: u8, (class, detail): (u8, u8)) -> Step {
+        self.state = State::Exit;
+        r.transit = true;
+        r.nsg = nsg;
+        r.status_class = class;
+        r.status_detail = detail;
+        Step::Failed(r)
+    }
+
+    /// tgt's `init_err`/`auth_err` exits and `login_finish()` failures clear the flags byte.
+    fn fail_clear(&mut self, mut r: LoginReply, st: (u8, u8)) -> Step {
+        r.csg = 0;
+        self.fail(r, st)
+    }
+
     /// Handles one Login Request. tgt: `cmnd_exec_login()`
     pub fn handle(&mut self, req: &LoginPdu, env: &mut dyn LoginEnv) -> Step {
         let mut r = self.reply(req, 0);
         if req.version_min > VERSION {
-            return self.fail(r, status::NO_VERSION);
+            return self.fail_clear(r, status::NO_VERSION);
         }
         let mut stay = false;
         let mut nsg_disagree = false;
@@ -398,10 +417,10 @@ impl Login {
                     }
                     State::SecurityAuth(cs) => {
                         if let Err(st) = self.chap(cs, req, env, &mut r) {
-                            return self.fail(r, st);
+                            return self.fail_clear(r, st);
                         }
                     }
-                    _ => return self.fail(r, status::INIT_ERR),
+                    _ => return self.fail_clear(r, status::INIT_ERR),
                 }
             }
             stage::OPERATIONAL => {
@@ -409,12 +428,15 @@ impl Login {
                 match self.state {
                     State::Free => {
                         self.state = State::Login;
-                        if let Err(st) = self.start(req, env, &mut r) {
-                            return self.fail(r, st);
-                        }
+                        let started = self.start(req, env, &mut r);
                         r.isid = self.isid;
+                        // tgt checks for incoming accounts before it looks at the outcome
+                        // of login_start(): an account wins over any other refusal.
                         if !self.auth.incoming.is_empty() {
-                            return self.fail(r, status::AUTH_FAILED);
+                            return self.fail_clear(r, status::AUTH_FAILED);
+                        }
+                        if let Err(st) = started {
+                            return self.fail(r, st);
                         }
                         if let Err(st) = self.scan_login(req, &mut r) {
                             return self.fail(r, st);
@@ -427,10 +449,10 @@ impl Login {
                         }
                         stay = self.check_params(&mut r) > 0;
                     }
-                    _ => return self.fail(r, status::INIT_ERR),
+                    _ => return self.fail_clear(r, status::INIT_ERR),
                 }
             }
-            _ => return self.fail(r, status::INIT_ERR),
+            _ => return self.fail_clear(r, status::INIT_ERR),
         }
 
         let in_auth = matches!(self.state, State::SecurityAuth(_));
@@ -442,10 +464,10 @@ impl Login {
                     State::Security | State::SecurityDone => {
                         self.state = State::Login;
                         if let Err(st) = self.security_done(req, env) {
-                            return self.fail(r, st);
+                            return self.fail_transit(r, nsg, st);
                         }
                     }
-                    _ => return self.fail(r, status::INIT_ERR),
+                    _ => return self.fail_clear(r, status::INIT_ERR),
                 },
                 stage::FULL_FEATURE => {
                     match self.state {
@@ -455,7 +477,7 @@ impl Login {
                                 self.state = State::Login;
                                 nsg = stage::OPERATIONAL;
                             } else if let Err(st) = self.security_done(req, env) {
-                                return self.fail(r, st);
+                                return self.fail_transit(r, nsg, st);
                             }
                         }
                         State::Login => {
@@ -463,13 +485,13 @@ impl Login {
                                 nsg = stage::OPERATIONAL;
                             }
                         }
-                        _ => return self.fail(r, status::INIT_ERR),
+                        _ => return self.fail_clear(r, status::INIT_ERR),
                     }
                     if !stay && !nsg_disagree {
                         complete = true;
                     }
                 }
-                _ => return self.fail(r, status::INIT_ERR),
+                _ => return self.fail_clear(r, status::INIT_ERR),
             }
             r.nsg = nsg;
             r.transit = !stay;
@@ -489,10 +511,7 @@ impl Login {
             let tsih = match self.session_type {
                 SessionType::Normal => match env.finish(&est) {
                     Ok(t) => t,
-                    Err(st) => {
-                        r.transit = false;
-                        return self.fail(r, st);
-                    }
+                    Err(st) => return self.fail_clear(r, st),
                 },
                 // tgt gives discovery sessions a dummy TSIH of 1.
                 SessionType::Discovery => 1,
@@ -543,6 +562,7 @@ impl Login {
                     return Err(status::TGT_NOT_FOUND);
                 };
                 self.tid = t.tid;
+                self.auth = t.auth.clone();
                 if let Some(redirect) = self.redirect(&t, target_name, env) {
                     let (addr, reason) = redirect?;
                     r.keys.push(("TargetAddress".into(), addr));

@@ -8,6 +8,8 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
 
 use crate::scsi::cmd::NexusId;
 
@@ -22,19 +24,47 @@ pub struct ConnHandle {
     pub generation: u64,
 }
 
-/// Per-connection counters for `conn stat`. tgt: `struct iscsi_stats`
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Per-connection counters for `conn stat`, updated by the owning I/O loop without locks
+/// and read by the management plane. tgt counts every byte read or written on the socket
+/// (headers included), SCSI Command and Data-Out PDUs received; its Data-In and Response
+/// counters stay 0 on TCP. tgt: usr/iscsi/conn.c `iscsi_update_conn_stats_rx/tx()`
+#[derive(Debug, Default)]
 pub struct ConnStats {
-    /// Data-segment bytes received.
-    pub rxdata_octets: u64,
-    /// Data-segment bytes sent.
-    pub txdata_octets: u64,
-    /// SCSI command PDUs received.
-    pub scsicmd_pdus: u32,
+    /// Bytes received.
+    pub rxdata_octets: AtomicU64,
+    /// Bytes sent.
+    pub txdata_octets: AtomicU64,
+    /// SCSI Command PDUs received.
+    pub scsicmd_pdus: AtomicU32,
+    /// Data-Out PDUs received.
+    pub dataout_pdus: AtomicU32,
+}
+
+impl ConnStats {
+    /// Adds received bytes.
+    pub fn rx(&self, n: usize) {
+        self.rxdata_octets
+            .fetch_add(u64::try_from(n).unwrap_or(0), Ordering::Relaxed);
+    }
+
+    /// Adds sent bytes.
+    pub fn tx(&self, n: usize) {
+        self.txdata_octets
+            .fetch_add(u64::try_from(n).unwrap_or(0), Ordering::Relaxed);
+    }
+
+    /// Counts a received PDU by opcode.
+    pub fn pdu(&self, opcode: u8) {
+        match opcode {
+            0x01 => self.scsicmd_pdus.fetch_add(1, Ordering::Relaxed),
+            0x05 => self.dataout_pdus.fetch_add(1, Ordering::Relaxed),
+            _ => 0,
+        };
+    }
 }
 
 /// One connection of a session.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ConnRecord {
     /// Connection id from the initiator.
     pub cid: u16,
@@ -42,12 +72,12 @@ pub struct ConnRecord {
     pub peer: SocketAddr,
     /// Where it runs.
     pub handle: ConnHandle,
-    /// Counters, refreshed by the owning loop.
-    pub stats: ConnStats,
+    /// Counters, shared with the owning loop.
+    pub stats: Arc<ConnStats>,
 }
 
 /// One session.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct SessionRecord {
     /// Target session identifying handle; also the I_T nexus id tgtadm shows.
     pub tsih: u16,
@@ -188,15 +218,6 @@ impl Registry {
         None
     }
 
-    /// Updates a connection's counters.
-    pub fn update_stats(&mut self, tsih: u16, handle: ConnHandle, stats: ConnStats) {
-        if let Some(s) = self.by_tsih_mut(tsih) {
-            if let Some(c) = s.conns.iter_mut().find(|c| c.handle == handle) {
-                c.stats = stats;
-            }
-        }
-    }
-
     /// Records that every session of `tid` now sees `lun`.
     pub fn lun_added(&mut self, tid: i32, lun: u64) {
         for s in self.sessions.values_mut().filter(|s| s.tid == tid) {
@@ -237,7 +258,7 @@ mod tests {
                 slot,
                 generation: 1,
             },
-            stats: ConnStats::default(),
+            stats: Arc::default(),
         }
     }
 

@@ -4,6 +4,7 @@
 //! `usr/iscsi/isns.c`); indentation is 4 spaces a level. Rendering never fails.
 
 use std::fmt::Write;
+use std::sync::atomic::Ordering;
 
 use crate::bs;
 use crate::iscsi::portal::Portal;
@@ -284,7 +285,14 @@ fn conn_line(b: &mut String, s: &SessionRecord, c: &ConnRecord) {
     let _ = writeln!(
         b,
         "{:3} {:3} {:13} {:13} {:12} {:11} {:8} {:8}",
-        s.tsih, c.cid, c.stats.rxdata_octets, c.stats.txdata_octets, 0, 0, c.stats.scsicmd_pdus, 0
+        s.tsih,
+        c.cid,
+        c.stats.rxdata_octets.load(Ordering::Relaxed),
+        c.stats.txdata_octets.load(Ordering::Relaxed),
+        c.stats.dataout_pdus.load(Ordering::Relaxed),
+        0,
+        c.stats.scsicmd_pdus.load(Ordering::Relaxed),
+        0
     );
 }
 
