@@ -487,7 +487,10 @@ fn record_submit(st: &mut LuState, nexus: NexusId, cmd: &Command) {
 /// Completion statistics. tgt: usr/target.c `target_cmd_io_done()`
 fn record_done(lu: &Lu, nexus: NexusId, expected_in: u32, expected_out: u32, status: Status) {
     let mut st = lu.state();
-    let s = st.stats.entry(nexus).or_default();
+    // The nexus may have ended while a worker had the command.
+    let Some(s) = st.stats.get_mut(&nexus) else {
+        return;
+    };
     if expected_out > 0 {
         s.wr_done_bytes = s.wr_done_bytes.wrapping_add(u64::from(expected_out));
         s.wr_done_cmds = s.wr_done_cmds.wrapping_add(1);

@@ -357,7 +357,7 @@ pub(crate) fn synchronize_cache(req: &mut Req<'_>) -> Step<Reply> {
 }
 
 /// WRITE SAME(10/16): one block of data-out to every block of the range (0 blocks: to the
-/// end of the LU); with UNMAP on a thin LU and a zero block, deallocates instead.
+/// end of the LU); with UNMAP on a thin LU, deallocates instead.
 /// SBC-3 §5.41–5.42
 pub(crate) fn write_same(req: &mut Req<'_>) -> Step<Reply> {
     let op = req.cdb.opcode();
@@ -366,12 +366,14 @@ pub(crate) fn write_same(req: &mut Req<'_>) -> Step<Reply> {
     let unmap = b1 & 0x08 != 0;
     let ndob = op == Opcode::WRITE_SAME_16 && b1 & 0x01 != 0;
     let d = Disk::of(req);
+    // Write protection first: libiscsi ReadOnly.ReadOnlySBC expects it for WRITE SAME with
+    // UNMAP on a LU that is not thin-provisioned too.
+    d.writable()?;
     // ANCHOR is not supported (VPD B2 ANC_SUP 0); nor is protection information.
     ensure(b1 & 0x10 == 0, asc::INVALID_FIELD_IN_CDB)?;
     ensure(!unmap || d.thin, asc::INVALID_FIELD_IN_CDB)?;
     ensure(b1 & 0xe0 == 0, asc::INVALID_FIELD_IN_CDB)?;
     ensure(b1 & 0x06 != 0x06, asc::INVALID_FIELD_IN_CDB)?;
-    d.writable()?;
     let block = usize::try_from(d.bytes(1)).unwrap_or(usize::MAX);
     let expected = if ndob { 0 } else { block };
     ensure(
@@ -400,7 +402,9 @@ pub(crate) fn write_same(req: &mut Req<'_>) -> Step<Reply> {
         0x04 => Stamp::Lba64,
         _ => Stamp::None,
     };
-    let io = if unmap && stamp == Stamp::None && pattern.iter().all(|&b| b == 0) {
+    // tgt (and libiscsi WriteSame10.UnmapUntilEnd, which sends a non-zero block) deallocate
+    // whatever the data: unmapped blocks then read as zeros (LBPRZ).
+    let io = if unmap {
         IoOp::Deallocate {
             ranges: vec![(d.bytes(lba), d.bytes(blocks))],
         }
@@ -707,6 +711,8 @@ mod tests {
             0x00,
         );
         assert_check(&h.run(&[0x04, 0, 0, 0, 0, 0], &[], 0), 0x07, 0x27, 0x00);
+        let ws_unmap = [0x41, 0x08, 0, 0, 0, 0, 0, 0, 1, 0];
+        assert_check(&h.run(&ws_unmap, &[0; 512], 0), 0x07, 0x27, 0x00);
         // Reads and PRE-FETCH still work.
         assert_good(&h.run(&read10(0, 1), &[], 512));
         assert_good(&h.run(&[0x34, 0, 0, 0, 0, 0, 0, 0, 1, 0], &[], 0));
@@ -983,7 +989,7 @@ mod tests {
     }
 
     #[test]
-    fn write_same_unmap_deallocates_only_zero_blocks() {
+    fn write_same_unmap_deallocates() {
         let mut h = thin();
         assert_good(&h.run(&cdb16(0x93, 0x08, 64, 8), &[0; 512], 0));
         let d = get_lba_status(&mut h, 64);
@@ -991,9 +997,11 @@ mod tests {
             &d[8..24],
             &[0, 0, 0, 0, 0, 0, 0, 64, 0, 0, 0, 8, 1, 0, 0, 0]
         );
-        // A non-zero block is written, not unmapped.
-        assert_good(&h.run(&[0x41, 0x08, 0, 0, 0, 80, 0, 0, 1, 0], &[3; 512], 0));
-        assert_eq!(h.file.as_ref().unwrap().contents()[80 * 512], 3);
+        // Whatever the block holds (libiscsi WriteSame10.UnmapUntilEnd): reads back zeros.
+        let last = [0x41, 0x08, 0, 0, 0x07, 0xf8, 0, 0, 0, 0];
+        assert_good(&h.run(&last, &[0xff; 512], 0));
+        let f = h.file.as_ref().unwrap().contents();
+        assert_eq!(&f[f.len() - 4096..], &[0; 4096][..]);
     }
 
     #[test]
