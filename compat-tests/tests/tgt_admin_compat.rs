@@ -18,6 +18,9 @@
 //! files NAME=SIZE...         create sparse files (sizes like 10M)
 //! run ARGS...                run tgt-admin ARGS; compare stdout, exit status, state
 //! fail ARGS...               the same, but stdout is not compared (error wording differs)
+//! reject ARGS...             a configuration error the Perl tool finds after it has applied
+//!                            part of the file: exit statuses must match and our side must
+//!                            leave tgtd unchanged (we check before applying anything)
 //! tgtadm ARGS...             set-up with C tgtadm (-C @PORT@ added); not compared
 //! login SLOT TARGET INITIATOR   log an iSCSI session in and keep it open
 //! logout SLOT                close it and wait until tgtd forgets the nexus
@@ -102,6 +105,7 @@ enum Step {
     Run {
         args: Vec<String>,
         compare_stdout: bool,
+        reject: bool,
     },
     Tgtadm(Vec<String>),
     Login {
@@ -176,10 +180,17 @@ fn parse_steps(text: &str) -> Result<Vec<(usize, String, Step)>, String> {
             "run" => Step::Run {
                 args,
                 compare_stdout: true,
+                reject: false,
             },
             "fail" => Step::Run {
                 args,
                 compare_stdout: false,
+                reject: false,
+            },
+            "reject" => Step::Run {
+                args,
+                compare_stdout: false,
+                reject: true,
             },
             "tgtadm" => Step::Tgtadm(args),
             "login" if args.len() == 3 => Step::Login {
@@ -202,6 +213,8 @@ struct Record {
     stdout: Option<String>,
     code: Option<i32>,
     state: String,
+    /// For `reject` steps: the state before the step.
+    state_before: Option<String>,
 }
 
 /// A C tgtd for one side, killed by PID when dropped.
@@ -415,7 +428,9 @@ fn run_side(
             Step::Run {
                 args,
                 compare_stdout,
+                reject,
             } => {
+                let state_before = reject.then(|| state(tools, scratch, control));
                 let tool = match side {
                     Side::Perl => &tools.perl_tool,
                     Side::Ours => &tools.ours,
@@ -441,6 +456,7 @@ fn run_side(
                         stdout: compare_stdout.then(|| normalize(&stdout)),
                         code: out.status.code(),
                         state: state(tools, scratch, control),
+                        state_before,
                     },
                 ));
             }
@@ -614,6 +630,21 @@ fn run_case(tools: &Tools, index: usize, dir: &Path, root: &Path) -> CaseResult 
     let mut report = String::new();
     let mut identical = 0;
     for ((step, p), (_, o)) in perl.iter().zip(&ours) {
+        if let Some(before) = &o.state_before {
+            // A `reject` step: same status, and nothing applied on our side.
+            if p.code == o.code && *before == o.state {
+                identical += 1;
+                continue;
+            }
+            report.push_str(&format!("  step {step}\n"));
+            if p.code != o.code {
+                report.push_str(&format!("    exit: Perl {:?}, ours {:?}\n", p.code, o.code));
+            }
+            if *before != o.state {
+                report.push_str(&diff("our state (before/after)", before, &o.state));
+            }
+            continue;
+        }
         if p == o {
             identical += 1;
             continue;
