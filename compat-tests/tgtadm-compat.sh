@@ -237,9 +237,12 @@ write_hex() {
     printf "$fmt" >&"$2"
 }
 
-# Read exactly $2 bytes from fd $1 into file $3 (fewer on EOF or timeout).
+# Read exactly $2 bytes from fd $1 into file $3 (fewer on EOF, reset or timeout).
+# A target that closes a connection with our request still unread makes the kernel send
+# a reset instead of a FIN; which one the reader sees is a race, so both read as "closed"
+# and dd's message about it is dropped.
 read_exact() {
-    timeout "$SESSION_DEADLINE_S" dd bs="$2" count=1 iflag=fullblock status=none <&"$1" >"$3" || true
+    timeout "$SESSION_DEADLINE_S" dd bs="$2" count=1 iflag=fullblock status=none <&"$1" >"$3" 2>/dev/null || true
 }
 
 # !login SLOT TARGETNAME INITIATORNAME: one Login request, operational stage

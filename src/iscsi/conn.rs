@@ -1295,7 +1295,9 @@ impl Out {
                         detail: reply.status_detail,
                     },
                 }
-                .encode(data.len());
+                // COMPAT: tgt writes the TSIH in host byte order; initiators echo it
+                // opaquely, and tgtadm users see the same bytes as with C tgt.
+                .encode_with_tsih_order(target::TsihOrder::Host, data.len());
                 (h, Payload::Owned(data))
             }
             Out::ScsiResponse {
@@ -1510,7 +1512,8 @@ pub fn decode(pdu: super::pdu::Pdu) -> In {
             version_max: l.version_max,
             version_min: l.version_min,
             isid: l.isid.0,
-            tsih: l.tsih,
+            // The initiator echoes the bytes we sent (host order, see `Out::encode`).
+            tsih: super::pdu::TsihOrder::Host.from_wire(l.tsih),
             cid: l.cid,
             itt: l.itt.0,
             cmd_sn: l.cmd_sn,
