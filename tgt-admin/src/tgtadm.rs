@@ -1,9 +1,10 @@
 //! tgtadm command lines: the text the Perl tool runs, and the request that text stands for.
 //!
-//! Owns the bridge between tgt-admin's plan and the management protocol. The Perl tool builds
-//! every operation as a `tgtadm ...` string and hands it to `/bin/sh`; we build the same
-//! string (it is what `--pretend` and `-v` print), then derive the request from it as the
-//! shell and C tgtadm would: POSIX word splitting and quote removal (`sh_words`), then
+//! Owns the bridge between tgt-admin's plan and the management protocol. The Perl tool
+//! builds every operation as a `tgtadm ...` string and hands it to Perl's `system()`; we build
+//! the same string (it is what `--pretend` and `-v` print), then derive the request from it as
+//! Perl, the shell and C tgtadm would: Perl's own word splitting when the line has no shell
+//! metacharacter, else `/bin/sh`'s word splitting and quote removal (`argv_of`), then
 //! tgtadm's option scanning (GNU `getopt_long`, [`tgt::getopt`]), its argument checks and its
 //! body layout (`tgt: usr/tgtadm.c main()`; tgtadm-cli.md §1–§4, mgmt-protocol.md §7–§8). So a
 //! value the shell would split or unquote reaches tgtd exactly as it does from the Perl tool.
@@ -44,9 +45,15 @@ impl TgtadmCmd {
         }
     }
 
-    /// What tgtadm would send for this line, or how tgtadm would refuse it.
+    /// What tgtadm would send for this line, or how the shell or tgtadm would refuse it.
     pub fn invocation(&self) -> Result<Invocation, Refusal> {
-        let words = sh_words(&self.line);
+        let words = argv_of(&self.line).ok_or_else(|| {
+            // dash's message and status for `sh -c` with an open quote.
+            refuse(
+                "sh: 1: Syntax error: Unterminated quoted string\n".to_string(),
+                2,
+            )
+        })?;
         parse_args(&words)
     }
 }
@@ -92,12 +99,29 @@ fn usage_error(message: &str) -> Refusal {
     refuse(format!("tgtadm: {message}\n{HINT}"), EINVAL)
 }
 
+/// The arguments Perl's `system(LINE)` gives the program (perl: doio.c `do_exec3()`): a line
+/// with one of ``$&*(){}[]'";\|?<>~` `` or a newline goes to `sh -c` ([`sh_words`]); any
+/// other line is split at white space and run directly, so a `#` there is an ordinary
+/// character. `None` when the shell would report a syntax error.
+pub fn argv_of(line: &str) -> Option<Vec<String>> {
+    const META: &str = "$&*(){}[]'\";\\|?<>~`\n";
+    if line.contains(|c| META.contains(c)) {
+        return sh_words(line);
+    }
+    Some(
+        line.split(|c: char| c.is_ascii_whitespace() || c == '\x0B')
+            .filter(|w| !w.is_empty())
+            .map(str::to_string)
+            .collect(),
+    )
+}
+
 /// POSIX shell word splitting with quote removal, as `sh -c LINE` would give the command's
 /// arguments: blanks separate words; `'...'` is literal; in `"..."` a backslash escapes only
 /// `$`, `` ` ``, `"`, `\` and newline; outside quotes a backslash escapes any character; an
 /// unquoted `#` at the start of a word starts a comment; an unquoted `;`, `&`, `|` or newline
-/// ends the command.
-pub fn sh_words(line: &str) -> Vec<String> {
+/// ends the command. `None` for a quote that is never closed (a shell syntax error).
+pub fn sh_words(line: &str) -> Option<Vec<String>> {
     let mut words = Vec::new();
     let mut cur = String::new();
     let mut in_word = false;
@@ -114,16 +138,17 @@ pub fn sh_words(line: &str) -> Vec<String> {
             '#' if !in_word => break,
             '\'' => {
                 in_word = true;
-                for q in chars.by_ref() {
-                    if q == '\'' {
-                        break;
+                loop {
+                    match chars.next()? {
+                        '\'' => break,
+                        q => cur.push(q),
                     }
-                    cur.push(q);
                 }
             }
             '"' => {
                 in_word = true;
-                while let Some(q) = chars.next() {
+                loop {
+                    let q = chars.next()?;
                     match q {
                         '"' => break,
                         '\\' => match chars.peek() {
@@ -160,7 +185,7 @@ pub fn sh_words(line: &str) -> Vec<String> {
     if in_word {
         words.push(cur);
     }
-    words
+    Some(words)
 }
 
 /// tgtadm's options: `tgt: usr/tgtadm.c long_options[]` and `short_options`, in table order
@@ -639,8 +664,9 @@ mod tests {
 
     #[test]
     fn shell_removes_quotes_and_splits_on_blanks() {
+        let w = |s: &str| sh_words(s).unwrap();
         assert_eq!(
-            sh_words(r#"tgtadm -b "/a b"  --params vendor_id="X Y" 'q "z"' a\ b"#),
+            w(r#"tgtadm -b "/a b"  --params vendor_id="X Y" 'q "z"' a\ b"#),
             [
                 "tgtadm",
                 "-b",
@@ -651,13 +677,15 @@ mod tests {
                 "a b"
             ]
         );
-        assert_eq!(
-            sh_words(r#"x "a\$b\c" \#y #comment"#),
-            ["x", "a$b\\c", "#y"]
-        );
-        assert_eq!(sh_words("x a;b c"), ["x", "a"]);
-        assert_eq!(sh_words("x a#b"), ["x", "a#b"]);
-        assert_eq!(sh_words("x -I "), ["x", "-I"]);
+        assert_eq!(w(r#"x "a\$b\c" \#y #comment"#), ["x", "a$b\\c", "#y"]);
+        assert_eq!(w("x a;b c"), ["x", "a"]);
+        assert_eq!(w("x a#b"), ["x", "a#b"]);
+        assert_eq!(w("x -I "), ["x", "-I"]);
+        assert_eq!(sh_words("x 'open"), None);
+        // Without shell metacharacters Perl runs the program itself: `#` is kept.
+        assert_eq!(argv_of("x -I #y").unwrap(), ["x", "-I", "#y"]);
+        assert_eq!(argv_of("x -I #y \"z\"").unwrap(), ["x", "-I"]);
+        assert_eq!(sh_words("x \"open"), None);
     }
 
     // Bodies captured from C tgtadm 1.0.85 (mgmt-protocol.md §8).
