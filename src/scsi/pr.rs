@@ -289,6 +289,10 @@ pub(crate) fn report_capabilities(req: &mut Req<'_>) -> Step<Reply> {
     done(Outcome::data(cut(d, alloc_len(req))))
 }
 
+/// Most registrations a LU keeps; beyond it REGISTER answers INSUFFICIENT REGISTRATION
+/// RESOURCES (REGISTER AND MOVE can name ports that never logged in).
+pub const MAX_REGISTRATIONS: usize = 1024;
+
 /// Relative target port identifier of our only target port (iSCSI TPGT 1).
 const RELATIVE_TARGET_PORT: u16 = 1;
 
@@ -397,6 +401,9 @@ pub(crate) fn register(req: &mut Req<'_>) -> Step<Reply> {
                 return conflict();
             }
             if p.sa_key != 0 {
+                if st.pr.registrations.len() >= MAX_REGISTRATIONS {
+                    return illegal(asc::INSUFFICIENT_REGISTRATION_RESOURCES);
+                }
                 st.pr
                     .registrations
                     .push(Registration { key: p.sa_key, who });
@@ -649,6 +656,9 @@ pub(crate) fn register_and_move(req: &mut Req<'_>) -> Step<Reply> {
     ensure(dest != who, asc::INVALID_FIELD_IN_PARMS)?;
     match st.pr.find(&dest) {
         Some(i) => st.pr.registrations[i].key = sa_key,
+        None if st.pr.registrations.len() >= MAX_REGISTRATIONS => {
+            return illegal(asc::INSUFFICIENT_REGISTRATION_RESOURCES);
+        }
         None => st.pr.registrations.push(Registration {
             key: sa_key,
             who: dest.clone(),
@@ -977,6 +987,19 @@ mod tests {
             let r = h.run(&[0x5e, sa, 0, 0, 0, 0, 0, 0x40, 0, 0], &[], 16384);
             assert_check(&r, 0x05, 0x24, 0x00);
         }
+    }
+
+    #[test]
+    fn registrations_are_bounded() {
+        let mut h = Harness::disk(1 << 20);
+        for n in 0..super::MAX_REGISTRATIONS {
+            let nexus = NexusId(100 + u64::try_from(n).unwrap());
+            h.lu().nexus_joined(nexus);
+            assert_eq!(out(&mut h, nexus, 0, 0, 0, 1), 0);
+        }
+        let (cdb, p) = prout(0, 0, 0, 1);
+        let r = h.run(&cdb, &p, 0);
+        assert_check(&r, 0x05, 0x55, 0x04);
     }
 
     #[test]

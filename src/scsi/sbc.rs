@@ -35,6 +35,9 @@ pub const SAI_GET_LBA_STATUS: u8 = 0x12;
 
 /// Most LBA status descriptors one GET LBA STATUS reports.
 const MAX_LBA_STATUS_DESCRIPTORS: usize = 1024;
+/// Largest data-in one READ may ask for: the buffer is allocated before the read, and the
+/// expected length comes from the wire. Initiators stay far below (Linux: 32 MiB).
+pub const MAX_READ_BYTES: usize = 64 << 20;
 
 /// What a handler needs to know about the disk, taken under the configuration lock.
 struct Disk {
@@ -182,6 +185,7 @@ pub(crate) fn read(req: &mut Req<'_>) -> Step<Reply> {
     d.in_range(lba, u64::from(tl))?;
     let bytes = d.bytes(u64::from(tl));
     let want = usize::try_from(bytes.min(u64::from(req.cmd.expected_in))).unwrap_or(0);
+    ensure(want <= MAX_READ_BYTES, asc::INVALID_FIELD_IN_CDB)?;
     if want == 0 || d.file.is_none() {
         return done(Outcome::data(vec![0; want]).with_in_len(bytes));
     }
@@ -632,6 +636,15 @@ mod tests {
         assert_eq!(r.in_residual, -312);
         let r = h.run(&read10(0, 2), &[], 512);
         assert_eq!((r.data_in.len(), r.in_residual), (512, -512));
+    }
+
+    #[test]
+    fn read_larger_than_64_mib_is_refused_before_allocating() {
+        let mut h = Harness::null_disk();
+        let r = h.run(&read10(0, 0xffff), &[], 0xffff * 512);
+        assert_good(&r);
+        let c = cdb16(0x88, 0, 0, 0x2_0001);
+        assert_check(&h.run(&c, &[], u32::MAX), 0x05, 0x24, 0x00);
     }
 
     #[test]
