@@ -3,7 +3,8 @@
 //!
 //! Architecture (see `shared/DESIGN.md`); dependencies point one way, from the bottom up:
 //! - [`bs`]: backing stores (`--bstype`): opening media, the store registry.
-//! - [`scsi`]: SCSI device types and logical units, transport-free.
+//! - [`scsi`]: SCSI device types, logical units and their command set (SPC/SBC, the LUN 0
+//!   controller), transport-free: `scsi::exec::execute` runs one command.
 //! - [`tgt`]: the core configuration tgtadm edits: targets, LUs, ACLs, accounts, drivers.
 //! - [`iscsi`]: the iSCSI driver: session keys, portals, iSNS settings.
 //! - [`mgmt`]: the management IPC protocol, byte-compatible with C tgt: `wire` (shared with

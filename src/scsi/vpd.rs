@@ -1,7 +1,7 @@
 //! INQUIRY data: the standard page and the vital product data pages, built from the LU's
 //! attributes each time they are asked for (so `--params` changes show at once).
 //!
-//! The VPD page list is one table ([`PAGES`]); page 0x00 is computed from it.
+//! The VPD page list is one table (`PAGES`); page 0x00 is computed from it.
 //! Sources: SPC-4 §6.6 (INQUIRY), §7.8 (VPD pages), SBC-3 §6.5 (B0/B1/B2);
 //! tgt: usr/spc.c `spc_inquiry()`, `update_vpd_*()`; reference §4 (captured bytes).
 
