@@ -698,6 +698,51 @@ mod tests {
     }
 
     #[test]
+    fn direct_io_uses_aligned_buffers() {
+        use std::os::unix::fs::OpenOptionsExt;
+        // tmpfs refuses O_DIRECT; use the temporary directory, when it allows it.
+        let p = std::env::temp_dir().join(format!("tgt-rdwr-io-direct-{}", std::process::id()));
+        std::fs::write(&p, vec![3u8; 8192]).unwrap();
+        let f = match std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_DIRECT)
+            .open(&p)
+        {
+            Ok(f) => f,
+            Err(e) => {
+                eprintln!("skipped: {} does not support O_DIRECT: {e}", p.display());
+                let _ = std::fs::remove_file(&p);
+                return;
+            }
+        };
+        // An unaligned source buffer: a sub-slice one byte in.
+        let data = vec![7u8; 4097];
+        let io = IoOp::Write {
+            offset: 4096,
+            data: data[1..].to_vec(),
+            sync: true,
+            dpo: false,
+            verify: true,
+        };
+        assert_eq!(run(&f, true, io).unwrap(), IoDone::Done);
+        let r = run(
+            &f,
+            true,
+            IoOp::Read {
+                offset: 0,
+                len: 8192,
+                dpo: false,
+            },
+        )
+        .unwrap();
+        let mut want = vec![3u8; 4096];
+        want.extend_from_slice(&[7u8; 4096]);
+        assert_eq!(r, IoDone::Data(want));
+        std::fs::remove_file(p).unwrap();
+    }
+
+    #[test]
     fn holes_are_reported_per_block() {
         let (f, p) = temp(&[0xaau8; 64 * 1024]);
         run(
