@@ -25,6 +25,8 @@
 //! login SLOT TARGET INITIATOR   log an iSCSI session in and keep it open
 //! logout SLOT                close it and wait until tgtd forgets the nexus
 //! cp FROM TO                 copy a file inside the scratch directory
+//! repo PATH NAME [A=B...]    copy a file of this repository (conf/...) to NAME, with
+//!                            /var/lib/tgt replaced by the scratch directory, and A by B
 //! ```
 //!
 //! Control ports 300-399 and portal ports 23000-23999 are used, one pair per case and side.
@@ -115,6 +117,11 @@ enum Step {
     },
     Logout(String),
     Copy(String, String),
+    Repo {
+        path: String,
+        name: String,
+        replace: Vec<(String, String)>,
+    },
 }
 
 fn words(line: &str) -> Vec<String> {
@@ -200,6 +207,18 @@ fn parse_steps(text: &str) -> Result<Vec<(usize, String, Step)>, String> {
             },
             "logout" if args.len() == 1 => Step::Logout(args[0].clone()),
             "cp" if args.len() == 2 => Step::Copy(args[0].clone(), args[1].clone()),
+            "repo" if args.len() >= 2 => Step::Repo {
+                path: args[0].clone(),
+                name: args[1].clone(),
+                replace: args[2..]
+                    .iter()
+                    .map(|r| {
+                        r.split_once('=')
+                            .map(|(a, b)| (a.to_string(), b.to_string()))
+                            .ok_or(format!("line {}: A=B", i + 1))
+                    })
+                    .collect::<Result<_, String>>()?,
+            },
             other => return Err(format!("line {}: unknown or malformed step {other}", i + 1)),
         };
         steps.push((i + 1, line.to_string(), step));
@@ -381,6 +400,19 @@ fn run_side(
                     let f = fs::File::create(scratch.join(name)).map_err(|e| e.to_string())?;
                     f.set_len(*len).map_err(|e| e.to_string())?;
                 }
+            }
+            Step::Repo {
+                path,
+                name,
+                replace,
+            } => {
+                let mut content = fs::read_to_string(workspace_root().join(path))
+                    .map_err(|e| format!("{text}: {e}"))?
+                    .replace("/var/lib/tgt", &scratch.display().to_string());
+                for (a, b) in replace {
+                    content = content.replace(a.as_str(), b);
+                }
+                fs::write(scratch.join(name), content).map_err(|e| format!("{text}: {e}"))?;
             }
             Step::Copy(a, b) => {
                 fs::copy(scratch.join(a), scratch.join(b)).map_err(|e| format!("{text}: {e}"))?;

@@ -24,7 +24,13 @@ impl Tgtd for Live {
         let client = Client::from_env(inv.control_port);
         match client.request(&inv.req, &inv.body) {
             Ok(reply) => Ok(String::from_utf8_lossy(&reply.text).into_owned()),
-            Err(e) => Err(failure(&client, &e)),
+            Err(e) => {
+                let mut f = failure(&client, &e);
+                if inv.status_from_rest {
+                    f.code = 0;
+                }
+                Err(f)
+            }
         }
     }
 }

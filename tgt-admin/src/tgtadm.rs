@@ -47,14 +47,24 @@ impl TgtadmCmd {
 
     /// What tgtadm would send for this line, or how the shell or tgtadm would refuse it.
     pub fn invocation(&self) -> Result<Invocation, Refusal> {
-        let words = argv_of(&self.line).ok_or_else(|| {
+        let cmd = argv_of(&self.line).ok_or_else(|| {
             // dash's message and status for `sh -c` with an open quote.
             refuse(
                 "sh: 1: Syntax error: Unterminated quoted string\n".to_string(),
                 2,
             )
         })?;
-        parse_args(&words)
+        match parse_args(&cmd.words) {
+            Ok(mut inv) => {
+                inv.status_from_rest = cmd.status_from_rest;
+                Ok(inv)
+            }
+            Err(mut r) if cmd.status_from_rest => {
+                r.code = 0;
+                Err(r)
+            }
+            Err(r) => Err(r),
+        }
     }
 }
 
@@ -67,6 +77,9 @@ pub struct Invocation {
     pub req: Request,
     /// The body with its terminating NUL, or empty when tgtadm sends none.
     pub body: Vec<u8>,
+    /// The shell line goes on after tgtadm (`; more`, `| more`, `|| more`, `& more`): the
+    /// shell's exit status, which the Perl tool checks, is not tgtadm's.
+    pub status_from_rest: bool,
 }
 
 #[cfg(test)]
@@ -103,17 +116,30 @@ fn usage_error(message: &str) -> Refusal {
 /// with one of ``$&*(){}[]'";\|?<>~` `` or a newline goes to `sh -c` ([`sh_words`]); any
 /// other line is split at white space and run directly, so a `#` there is an ordinary
 /// character. `None` when the shell would report a syntax error.
-pub fn argv_of(line: &str) -> Option<Vec<String>> {
+pub fn argv_of(line: &str) -> Option<ShellCommand> {
     const META: &str = "$&*(){}[]'\";\\|?<>~`\n";
     if line.contains(|c| META.contains(c)) {
         return sh_words(line);
     }
-    Some(
-        line.split(|c: char| c.is_ascii_whitespace() || c == '\x0B')
+    Some(ShellCommand {
+        words: line
+            .split(|c: char| c.is_ascii_whitespace() || c == '\x0B')
             .filter(|w| !w.is_empty())
             .map(str::to_string)
             .collect(),
-    )
+        status_from_rest: false,
+    })
+}
+
+/// The first simple command of a shell line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShellCommand {
+    /// Its arguments, the program name first.
+    pub words: Vec<String>,
+    /// More commands follow and the line's exit status is theirs (not run by us, taken as
+    /// success): after `;` or a line break with a command after it, `&`, `|` and `||`; not
+    /// after `&&`, where a failure stops the line.
+    pub status_from_rest: bool,
 }
 
 /// POSIX shell word splitting with quote removal, as `sh -c LINE` would give the command's
@@ -121,10 +147,11 @@ pub fn argv_of(line: &str) -> Option<Vec<String>> {
 /// `$`, `` ` ``, `"`, `\` and newline; outside quotes a backslash escapes any character; an
 /// unquoted `#` at the start of a word starts a comment; an unquoted `;`, `&`, `|` or newline
 /// ends the command. `None` for a quote that is never closed (a shell syntax error).
-pub fn sh_words(line: &str) -> Option<Vec<String>> {
+pub fn sh_words(line: &str) -> Option<ShellCommand> {
     let mut words = Vec::new();
     let mut cur = String::new();
     let mut in_word = false;
+    let mut status_from_rest = false;
     let mut chars = line.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
@@ -134,7 +161,20 @@ pub fn sh_words(line: &str) -> Option<Vec<String>> {
                     in_word = false;
                 }
             }
-            '\n' | ';' | '&' | '|' => break,
+            '\n' | ';' => {
+                let rest: String = chars.collect();
+                let rest = rest.trim_start();
+                status_from_rest = !rest.is_empty() && !rest.starts_with('#');
+                break;
+            }
+            '&' => {
+                status_from_rest = chars.peek() != Some(&'&');
+                break;
+            }
+            '|' => {
+                status_from_rest = true;
+                break;
+            }
             '#' if !in_word => break,
             '\'' => {
                 in_word = true;
@@ -185,7 +225,10 @@ pub fn sh_words(line: &str) -> Option<Vec<String>> {
     if in_word {
         words.push(cur);
     }
-    Some(words)
+    Some(ShellCommand {
+        words,
+        status_from_rest,
+    })
 }
 
 /// tgtadm's options: `tgt: usr/tgtadm.c long_options[]` and `short_options`, in table order
@@ -647,6 +690,7 @@ fn build(p: Parsed) -> Invocation {
         control_port: p.control_port,
         req,
         body,
+        status_from_rest: false,
     }
 }
 
@@ -664,7 +708,7 @@ mod tests {
 
     #[test]
     fn shell_removes_quotes_and_splits_on_blanks() {
-        let w = |s: &str| sh_words(s).unwrap();
+        let w = |s: &str| sh_words(s).unwrap().words;
         assert_eq!(
             w(r#"tgtadm -b "/a b"  --params vendor_id="X Y" 'q "z"' a\ b"#),
             [
@@ -682,10 +726,10 @@ mod tests {
         assert_eq!(w("x a#b"), ["x", "a#b"]);
         assert_eq!(w("x -I "), ["x", "-I"]);
         assert_eq!(sh_words("x 'open"), None);
-        // Without shell metacharacters Perl runs the program itself: `#` is kept.
-        assert_eq!(argv_of("x -I #y").unwrap(), ["x", "-I", "#y"]);
-        assert_eq!(argv_of("x -I #y \"z\"").unwrap(), ["x", "-I"]);
         assert_eq!(sh_words("x \"open"), None);
+        // Without shell metacharacters Perl runs the program itself: `#` is kept.
+        assert_eq!(argv_of("x -I #y").unwrap().words, ["x", "-I", "#y"]);
+        assert_eq!(argv_of("x -I #y \"z\"").unwrap().words, ["x", "-I"]);
     }
 
     // Bodies captured from C tgtadm 1.0.85 (mgmt-protocol.md §8).
@@ -753,6 +797,28 @@ mod tests {
         let i = inv("tgtadm -C 0 --op show --mode target");
         assert!(i.body.is_empty());
         assert_eq!(i.req.tid, -1);
+    }
+
+    #[test]
+    fn a_command_after_a_separator_decides_the_status() {
+        let rest = |s: &str| sh_words(s).unwrap().status_from_rest;
+        assert!(rest("a b;c=d"));
+        assert!(rest("a | b"));
+        assert!(rest("a || b"));
+        assert!(rest("a & b"));
+        assert!(!rest("a && b"));
+        assert!(!rest("a;"));
+        assert!(!rest("a ; # c"));
+        assert!(!rest("a b"));
+        // tgtadm's refusal is printed but the line succeeds, as `sh -c` reports it.
+        let r = TgtadmCmd::new("tgtadm --op frob --mode target;x=1".into())
+            .invocation()
+            .unwrap_err();
+        assert_eq!(r.code, 0);
+        let i = TgtadmCmd::new("tgtadm --op show --mode target;x=1".into())
+            .invocation()
+            .unwrap();
+        assert!(i.status_from_rest);
     }
 
     #[test]
