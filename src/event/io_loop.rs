@@ -160,6 +160,7 @@ pub fn start(n: usize, shared: Arc<Shared>) -> io::Result<(Vec<Mailbox>, Vec<Joi
             tags: HashMap::new(),
             next_tag: 1,
             stop: false,
+            rx_buf: Vec::new(),
         });
     }
     let _ = shared.loops.set(boxes.clone());
@@ -185,7 +186,11 @@ struct IoLoop {
     tags: HashMap<u64, (usize, u64, u32)>,
     next_tag: u64,
     stop: bool,
+    rx_buf: Vec<u8>,
 }
+
+/// Size of a loop's receive buffer.
+const RX_BUF_LEN: usize = 256 * 1024;
 
 /// How login sees the configuration from inside a loop.
 struct Env<'a> {
@@ -418,7 +423,16 @@ impl IoLoop {
     /// Reads until WouldBlock, handing every complete PDU to the connection.
     fn read(&mut self, slot: usize) {
         let view = self.shared.view.get();
-        let mut buf = vec![0u8; 64 * 1024];
+        // One receive buffer per loop, lent out for the duration of this call.
+        let mut buf = std::mem::take(&mut self.rx_buf);
+        if buf.len() < RX_BUF_LEN {
+            buf.resize(RX_BUF_LEN, 0);
+        }
+        self.read_into(slot, &view, &mut buf);
+        self.rx_buf = buf;
+    }
+
+    fn read_into(&mut self, slot: usize, view: &Arc<IscsiView>, buf: &mut [u8]) {
         loop {
             let Some(s) = self.slots.get_mut(slot).and_then(Option::as_mut) else {
                 return;
@@ -426,7 +440,7 @@ impl IoLoop {
             if s.closing {
                 break;
             }
-            match s.stream.read(&mut buf) {
+            match s.stream.read(buf) {
                 Ok(0) => {
                     self.close(slot);
                     return;
@@ -450,13 +464,13 @@ impl IoLoop {
                                     s.stats.pdu(pdu.bhs.opcode().0);
                                     let msg = crate::iscsi::conn::decode(pdu);
                                     let mut env = Env {
-                                        view: &view,
+                                        view,
                                         shared: &self.shared,
                                         peer: s.peer,
                                         handle: s.handle,
                                         stats: Arc::clone(&s.stats),
                                     };
-                                    s.conn.handle(msg, &mut env, &view);
+                                    s.conn.handle(msg, &mut env, view);
                                 }
                                 Err(e) => {
                                     tracing::warn!(peer = %s.peer, error = %e, "bad PDU");
@@ -469,7 +483,7 @@ impl IoLoop {
                             break;
                         }
                     }
-                    self.after_input(slot, &view);
+                    self.after_input(slot, view);
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
@@ -479,7 +493,7 @@ impl IoLoop {
                 }
             }
         }
-        self.after_input(slot, &view);
+        self.after_input(slot, view);
     }
 
     /// Events, commands and output after a batch of PDUs.
