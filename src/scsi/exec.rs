@@ -8,6 +8,16 @@
 //! SPC-4 §4.2.5.6 (CONTROL byte), §5.12 (reservations); tgt: usr/scsi.c
 //! `scsi_cmd_perform()`, usr/target.c `target_cmd_queue()`, `target_cmd_io_done()`.
 //!
+//! Transport contract:
+//! - a session's login calls [`Lu::nexus_added_with_port`] (or [`Lu::nexus_added`]) on
+//!   every LU of the target, its end [`Lu::nexus_removed`]; a LU created while sessions
+//!   exist gets [`Lu::nexus_joined`] for each (commands from an unknown nexus join lazily);
+//! - every command goes through [`execute`], with all its data-out collected;
+//! - LOGICAL UNIT RESET calls [`Lu::reset`]; ABORT TASK / ABORT TASK SET need nothing
+//!   here: this layer keeps no queue, so the transport forgets the tags and drops the
+//!   responses that still arrive through the completer;
+//! - task attributes are not interpreted: every command runs as SIMPLE.
+//!
 //! Check order (reference §3.1): statistics; CONTROL byte NACA/LINK → 05/24/00; absent LUN
 //! (INQUIRY answered by LUN 0 with peripheral 0x7F, REQUEST SENSE → zeros, others 05/25/00);
 //! unit attention (not for INQUIRY, REPORT LUNS or REQUEST SENSE); reservation conflicts
