@@ -18,6 +18,8 @@ mod conf;
 mod device;
 mod dump;
 mod exec;
+#[cfg(test)]
+mod fake_tgtd;
 mod plan;
 mod tgtadm;
 mod tgtd;

@@ -534,3 +534,199 @@ fn optional_glob(path: &str) -> String {
     let wrapped: String = file.chars().map(|c| format!("[{c}]")).collect();
     format!("{dirs}{wrapped}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn lines(text: &str) -> Vec<String> {
+        lex_str("t.conf", text)
+            .unwrap()
+            .entries
+            .into_iter()
+            .map(|l| match l.entry {
+                Entry::Line(s) => s,
+                Entry::HereDoc { key, body } => format!("{key}<<{body}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn hash_comments_go_unless_escaped_and_blank_lines_vanish() {
+        assert_eq!(
+            lines("a 1 # c\n\n   \n# whole\nb x\\#y # z\n"),
+            ["a 1 ", "b x\\#y "]
+        );
+    }
+
+    #[test]
+    fn c_comments_span_lines_and_are_removed_inline() {
+        assert_eq!(
+            lines("/* one\ntwo */ a 1\nb 2 /* x */ c\n  /* whole */\nd 4\n"),
+            [" a 1", "b 2c", "d 4"]
+        );
+    }
+
+    #[test]
+    fn backslash_continues_with_leading_blanks_of_the_next_line_removed() {
+        assert_eq!(lines("a x \\\n     y\\\n  z\nb 1\n"), ["a x yz", "b 1"]);
+        // A continued last line is dropped, as Config::General does.
+        let lexed = lex_str("t.conf", "a 1\nb \\\n").unwrap();
+        assert_eq!(lexed.entries.len(), 1);
+        assert_eq!(
+            lexed.warnings[0].to_string(),
+            "t.conf:2: warning: the last line ends with '\\' and is ignored"
+        );
+    }
+
+    #[test]
+    fn empty_block_shorthand_becomes_open_and_close() {
+        assert_eq!(
+            lines("<target iqn.x:y/>\n<a b c/> \n"),
+            ["<target iqn.x:y>", "</target>", "<a b c/> ", "</a>"]
+        );
+    }
+
+    #[test]
+    fn here_document_strips_the_end_markers_indentation() {
+        assert_eq!(lines("k <<E\n  a\n    b\n  E\n"), ["k<<a\n  b\n"]);
+        assert_eq!(lines("k = <<E\na\nb\nE\n"), ["k<<a\nb"]);
+    }
+
+    #[test]
+    fn locations_point_at_the_first_physical_line() {
+        let lexed = lex_str("t.conf", "\n\na \\\n b\nc 1\n").unwrap();
+        let at: Vec<u32> = lexed.entries.iter().map(|e| e.loc.line).collect();
+        assert_eq!(at, [3, 5]);
+    }
+
+    #[test]
+    fn include_lines_are_recognised_in_every_form() {
+        assert_eq!(
+            include_line("include /a/b.conf"),
+            Some((false, "/a/b.conf".into()))
+        );
+        assert_eq!(
+            include_line("  INCLUDE  x.conf  "),
+            Some((false, "x.conf".into()))
+        );
+        assert_eq!(
+            include_line("include \"a b.conf\""),
+            Some((false, "a b.conf".into()))
+        );
+        assert_eq!(
+            include_line("include'q.conf'"),
+            Some((false, "q.conf".into()))
+        );
+        assert_eq!(
+            include_line("includeoptional o.conf"),
+            Some((true, "o.conf".into()))
+        );
+        assert_eq!(
+            include_line("IncludeOptional \"o.conf\""),
+            Some((true, "o.conf".into()))
+        );
+        assert_eq!(include_line("include"), None);
+        assert_eq!(include_line("includes x"), None);
+        // A quoted name followed by blanks is not "quoted": the quotes stay.
+        assert_eq!(
+            include_line("include \"x\" "),
+            Some((false, "\"x\"".into()))
+        );
+    }
+
+    #[test]
+    fn optional_include_of_a_plain_name_matches_only_that_file() {
+        assert_eq!(
+            optional_glob("/etc/tgt/a.conf"),
+            "/etc/tgt/[a][.][c][o][n][f]"
+        );
+    }
+
+    struct Tree(PathBuf);
+    impl Drop for Tree {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    fn tree(files: &[(&str, &str)]) -> Tree {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let root = std::env::temp_dir().join(format!("tgt-admin-lex.{}.{n}", std::process::id()));
+        for (name, text) in files {
+            let p = root.join(name);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text.replace("@R@", root.to_str().unwrap())).unwrap();
+        }
+        Tree(root)
+    }
+
+    fn read(t: &Tree, main: &str) -> Result<Vec<String>, String> {
+        read_config(t.0.join(main).to_str().unwrap())
+            .map(|l| {
+                l.entries
+                    .into_iter()
+                    .map(|e| match e.entry {
+                        Entry::Line(s) => s,
+                        Entry::HereDoc { key, .. } => key,
+                    })
+                    .collect()
+            })
+            .map_err(|e| e.to_string().replace(t.0.to_str().unwrap(), "R"))
+    }
+
+    #[test]
+    fn includes_splice_files_in_place_once_each() {
+        let t = tree(&[
+            (
+                "main.conf",
+                "a 1\ninclude @R@/d/*.conf\ninclude @R@/d\nz 9\n",
+            ),
+            ("d/2.conf", "c 3\n"),
+            ("d/1.conf", "b 2\n"),
+            ("d/.x", "dot 0\n"),
+        ]);
+        // The glob skips the dotfile; the directory include adds only what was not read.
+        assert_eq!(
+            read(&t, "main.conf").unwrap(),
+            ["a 1", "b 2", "c 3", "dot 0", "z 9"]
+        );
+    }
+
+    #[test]
+    fn relative_include_falls_back_to_the_main_files_directory() {
+        let t = tree(&[
+            (
+                "main.conf",
+                "include sub.d/*.conf\ninclude sub.d/plain.inc\n",
+            ),
+            ("sub.d/a.conf", "a 1\n"),
+            ("sub.d/plain.inc", "p 1\n"),
+        ]);
+        assert_eq!(read(&t, "main.conf").unwrap(), ["a 1", "p 1"]);
+    }
+
+    #[test]
+    fn missing_include_names_the_line_and_both_places_looked_in() {
+        let t = tree(&[(
+            "main.conf",
+            "a 1\ninclude nope.conf\nincludeoptional nope2.conf\n",
+        )]);
+        let e = read_config(t.0.join("main.conf").to_str().unwrap()).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert_eq!(
+            e.to_string().replace(t.0.to_str().unwrap(), "R"),
+            "R/main.conf:2: include nope.conf: no such file or directory (also looked in R)"
+        );
+    }
+
+    #[test]
+    fn unmatched_glob_and_missing_optional_include_are_silent() {
+        let t = tree(&[(
+            "main.conf",
+            "include @R@/none/*.conf\nincludeoptional @R@/no.conf\na 1\n",
+        )]);
+        assert_eq!(read(&t, "main.conf").unwrap(), ["a 1"]);
+    }
+}
