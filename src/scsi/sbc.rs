@@ -776,6 +776,48 @@ mod tests {
     }
 
     #[test]
+    fn twelve_and_sixteen_byte_verify_family() {
+        let mut h = Harness::disk(MB);
+        // WRITE AND VERIFY(12) and (16), VERIFY(12).
+        let wv12 = [0xae, 0x02, 0, 0, 0, 20, 0, 0, 0, 2, 0, 0];
+        assert_good(&h.run(&wv12, &[0x31; 1024], 0));
+        assert_good(&h.run(&cdb16(0x8e, 0x02, 22, 1), &[0x32; 512], 0));
+        let v12 = [0xaf, 0x02, 0, 0, 0, 20, 0, 0, 0, 3, 0, 0];
+        let mut want = vec![0x31; 1024];
+        want.extend_from_slice(&[0x32; 512]);
+        assert_good(&h.run(&v12, &want, 0));
+        want[1100] = 0;
+        let r = h.run(&v12, &want, 0);
+        assert_eq!(&r.sense[..3], &[0xf0, 0, 0x0e]);
+        assert_eq!(&r.sense[12..14], &[0x1d, 0x00]);
+        // Errors: beyond the end, protection fields, write protection.
+        let end = [0xae, 0, 0, 0, 0x08, 0, 0, 0, 0, 1, 0, 0];
+        assert_check(&h.run(&end, &[0; 512], 0), 0x05, 0x21, 0x00);
+        let prot = [0xaf, 0x20, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0];
+        assert_check(&h.run(&prot, &[0; 512], 0), 0x05, 0x24, 0x00);
+        assert_check(
+            &h.run(&cdb16(0x8e, 0x20, 0, 1), &[0; 512], 0),
+            0x05,
+            0x24,
+            0x00,
+        );
+        let mut h = Harness::disk_with(MB, |lu| lu.attrs.readonly = 1);
+        assert_check(&h.run(&wv12, &[0; 1024], 0), 0x07, 0x27, 0x00);
+        assert_check(
+            &h.run(&cdb16(0x8e, 0, 0, 1), &[0; 512], 0),
+            0x07,
+            0x27,
+            0x00,
+        );
+        // VERIFY on a read-only LU is fine.
+        assert_good(&h.run(
+            &[0xaf, 0x02, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0],
+            &patterned(0, 512),
+            0,
+        ));
+    }
+
+    #[test]
     fn compare_and_write_swaps_atomically() {
         let mut h = Harness::disk(MB);
         let mut d = patterned(2 * 512, 1024);
@@ -799,6 +841,72 @@ mod tests {
         );
         let f = h.file.as_ref().unwrap().contents();
         assert_eq!(&f[1024..2048], &[b'B'; 1024][..]);
+    }
+
+    /// Eight initiators increment a counter in block 0 with COMPARE AND WRITE: no update
+    /// is lost, so the swap is atomic against the others' writes.
+    #[test]
+    fn compare_and_write_is_atomic_under_concurrency() {
+        use crate::scsi::cmd::{Command, CompleterRef, NexusId, TaskAttr};
+        use crate::scsi::exec::{encode_lun, execute, ExecContext};
+        use std::sync::{mpsc, Arc, Mutex};
+
+        const THREADS: u64 = 8;
+        const PER_THREAD: u64 = 150;
+        let h = Harness::disk(MB);
+        let mut f = h.file.as_ref().unwrap().contents();
+        f[..512].fill(0);
+        std::fs::write(&h.file.as_ref().unwrap().0, f).unwrap();
+        std::thread::scope(|s| {
+            for t in 0..THREADS {
+                let (luns, pool) = (&h.luns, &h.pool);
+                s.spawn(move || {
+                    let (tx, rx) = mpsc::channel();
+                    let completer: CompleterRef = Arc::new(ChannelCompleter(Mutex::new(tx)));
+                    let ctx = ExecContext {
+                        luns,
+                        pool,
+                        completer: &completer,
+                    };
+                    let mut tag = t << 32;
+                    let mut run = |cdb: Vec<u8>, out: Vec<u8>, exp_in: u32| {
+                        tag += 1;
+                        let cmd = Command {
+                            cdb,
+                            lun: encode_lun(1),
+                            attr: TaskAttr::Simple,
+                            nexus: NexusId(1),
+                            tag,
+                            expected_in: exp_in,
+                            expected_out: u32::try_from(out.len()).unwrap(),
+                            data_out: out,
+                        };
+                        execute(&ctx, cmd).unwrap_or_else(|| rx.recv().unwrap().1)
+                    };
+                    let caw = vec![0x89, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0];
+                    let mut cur = run(read10(0, 1), Vec::new(), 512).data_in;
+                    let mut done = 0;
+                    while done < PER_THREAD {
+                        let n = u64::from_be_bytes(cur[..8].try_into().unwrap());
+                        let mut next = cur.clone();
+                        next[..8].copy_from_slice(&(n + 1).to_be_bytes());
+                        let mut out = cur.clone();
+                        out.extend_from_slice(&next);
+                        let r = run(caw.clone(), out, 0);
+                        if r.status.0 == 0 {
+                            done += 1;
+                            cur = next;
+                        } else {
+                            assert_eq!(r.sense[2], 0x0e, "only miscompares may fail");
+                            cur = run(read10(0, 1), Vec::new(), 512).data_in;
+                        }
+                    }
+                });
+            }
+        });
+        let f = h.file.as_ref().unwrap().contents();
+        let n = u64::from_be_bytes(f[..8].try_into().unwrap());
+        assert_eq!(n, THREADS * PER_THREAD);
     }
 
     #[test]
