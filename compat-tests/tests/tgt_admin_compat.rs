@@ -25,6 +25,9 @@
 //! login SLOT TARGET INITIATOR   log an iSCSI session in and keep it open
 //! logout SLOT                close it and wait until tgtd forgets the nexus
 //! cp FROM TO                 copy a file inside the scratch directory
+//! dump-to NAME               run tgt-admin --dump (compared like `run`) and save its output
+//!                            as NAME, with the placeholder passwords replaced
+//! same A B                   A and B must be identical on each side (a round trip)
 //! repo PATH NAME [A=B...]    copy a file of this repository (conf/...) to NAME, with
 //!                            /var/lib/tgt replaced by the scratch directory, and A by B
 //! ```
@@ -122,6 +125,8 @@ enum Step {
         name: String,
         replace: Vec<(String, String)>,
     },
+    DumpTo(String),
+    Same(String, String),
 }
 
 fn words(line: &str) -> Vec<String> {
@@ -207,6 +212,8 @@ fn parse_steps(text: &str) -> Result<Vec<(usize, String, Step)>, String> {
             },
             "logout" if args.len() == 1 => Step::Logout(args[0].clone()),
             "cp" if args.len() == 2 => Step::Copy(args[0].clone(), args[1].clone()),
+            "dump-to" if args.len() == 1 => Step::DumpTo(args[0].clone()),
+            "same" if args.len() == 2 => Step::Same(args[0].clone(), args[1].clone()),
             "repo" if args.len() >= 2 => Step::Repo {
                 path: args[0].clone(),
                 name: args[1].clone(),
@@ -234,6 +241,8 @@ struct Record {
     state: String,
     /// For `reject` steps: the state before the step.
     state_before: Option<String>,
+    /// For `same` steps: what stdout must be on both sides.
+    must_be: Option<String>,
 }
 
 /// A C tgtd for one side, killed by PID when dropped.
@@ -414,6 +423,52 @@ fn run_side(
                 }
                 fs::write(scratch.join(name), content).map_err(|e| format!("{text}: {e}"))?;
             }
+            Step::DumpTo(name) => {
+                let tool = match side {
+                    Side::Perl => &tools.perl_tool,
+                    Side::Ours => &tools.ours,
+                };
+                let out = Command::new(tool)
+                    .args(["-C", &control.to_string(), "--dump"])
+                    .current_dir(scratch)
+                    .env("TGT_IPC_SOCKET", scratch.join("ipc/socket"))
+                    .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+                    .stdin(Stdio::null())
+                    .output()
+                    .map_err(|e| format!("{}: {e}", tool.display()))?;
+                let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+                let conf = stdout.replace("PLEASE_CORRECT_THE_PASSWORD", "Corrected-Pass1");
+                fs::write(scratch.join(name), conf).map_err(|e| format!("{text}: {e}"))?;
+                records.push((
+                    text,
+                    Record {
+                        stdout: Some(normalize(&stdout)),
+                        code: out.status.code(),
+                        state: state(tools, scratch, control),
+                        state_before: None,
+                        must_be: None,
+                    },
+                ));
+            }
+            Step::Same(a, b) => {
+                let read = |n: &str| fs::read_to_string(scratch.join(n)).unwrap_or_default();
+                let (x, y) = (normalize(&read(a)), normalize(&read(b)));
+                let verdict = if x == y {
+                    "same".to_string()
+                } else {
+                    diff(&format!("{a} vs {b}"), &x, &y)
+                };
+                records.push((
+                    text,
+                    Record {
+                        stdout: Some(verdict),
+                        code: None,
+                        state: String::new(),
+                        state_before: None,
+                        must_be: Some("same".to_string()),
+                    },
+                ));
+            }
             Step::Copy(a, b) => {
                 fs::copy(scratch.join(a), scratch.join(b)).map_err(|e| format!("{text}: {e}"))?;
             }
@@ -489,6 +544,7 @@ fn run_side(
                         code: out.status.code(),
                         state: state(tools, scratch, control),
                         state_before,
+                        must_be: None,
                     },
                 ));
             }
@@ -674,6 +730,18 @@ fn run_case(tools: &Tools, index: usize, dir: &Path, root: &Path) -> CaseResult 
             }
             if *before != o.state {
                 report.push_str(&diff("our state (before/after)", before, &o.state));
+            }
+            continue;
+        }
+        if let Some(want) = &o.must_be {
+            if p.stdout.as_ref() == Some(want) && o.stdout.as_ref() == Some(want) {
+                identical += 1;
+            } else {
+                report.push_str(&format!(
+                    "  step {step}\n    Perl: {}\n    ours: {}\n",
+                    p.stdout.as_deref().unwrap_or(""),
+                    o.stdout.as_deref().unwrap_or("")
+                ));
             }
             continue;
         }
