@@ -756,14 +756,14 @@ impl Login {
                 rdma = true;
             }
             let key = KEYS[i];
-            let Some(mut val) = text_value(i, v) else {
+            let Some(mut val) = param::text_to_value(i, v) else {
                 if self.key_state[i] == KeyState::Start {
                     r.keys.push((k.clone(), "Reject".into()));
                     continue;
                 }
                 return Err(status::INIT_ERR);
             };
-            if !check_value(i, &mut val) {
+            if !param::in_range(i, &mut val) {
                 r.keys.push((k.clone(), "Reject".into()));
                 continue;
             }
@@ -824,45 +824,6 @@ impl Login {
             open += 1;
         }
         open
-    }
-}
-
-/// Text to value with tgt's converters; `None` when the text is not a value of the key.
-fn text_value(i: usize, s: &str) -> Option<u32> {
-    match KEYS[i].kind {
-        KeyKind::Minimum | KeyKind::Maximum | KeyKind::MinOrZero => Some(
-            crate::mgmt::params::truncate_to_u32(crate::mgmt::params::strtol(s, 0).0),
-        ),
-        KeyKind::Or | KeyKind::And => match s {
-            "Yes" => Some(1),
-            "No" => Some(0),
-            _ => None,
-        },
-        KeyKind::Digest => {
-            let mut v = param::DIGEST_NONE;
-            for item in s.split(',') {
-                if item.starts_with("None") {
-                    v |= param::DIGEST_NONE;
-                } else if item.starts_with("CRC32C") {
-                    v |= param::DIGEST_CRC32C;
-                } else {
-                    return None;
-                }
-            }
-            Some(v)
-        }
-        // tgt has no text converter for the marker intervals.
-        KeyKind::Marker => Some(0),
-    }
-}
-
-/// Range check; `false` answers `Reject`. tgt: `param_check_val()`
-fn check_value(i: usize, v: &mut u32) -> bool {
-    let k = KEYS[i];
-    match k.kind {
-        KeyKind::Minimum | KeyKind::Maximum => (k.min..=k.max).contains(v),
-        KeyKind::MinOrZero => *v == 0 || (k.min..=k.max).contains(v),
-        _ => true,
     }
 }
 

@@ -229,26 +229,42 @@ pub fn target_defaults() -> [u32; NR_KEYS] {
 /// tgt: usr/iscsi/target.c `iscsi_session_param_update()`
 pub fn parse_value(i: usize, s: &str) -> Option<Option<u32>> {
     let k = KEYS.get(i)?;
-    let v = match k.kind {
-        KeyKind::Minimum | KeyKind::Maximum | KeyKind::MinOrZero => {
-            let v = truncate_to_u32(strtol(s, 0).0);
-            let zero_ok = k.kind == KeyKind::MinOrZero && v == 0;
-            if !zero_ok && (v < k.min || v > k.max) {
-                return None;
-            }
-            v
-        }
-        KeyKind::Or | KeyKind::And => match s {
-            "Yes" => 1,
-            "No" => 0,
-            _ => return None,
-        },
-        KeyKind::Digest => parse_digest(s)?,
+    if k.kind == KeyKind::Marker {
         // COMPAT: tgt has no parser for the marker intervals and stores an uninitialised
         // value; we accept the request and keep the current value.
-        KeyKind::Marker => return Some(None),
-    };
-    Some(Some(v))
+        return Some(None);
+    }
+    let mut v = text_to_value(i, s)?;
+    in_range(i, &mut v).then_some(Some(v))
+}
+
+/// Text to value with tgt's converters (numbers `strtol` base 0 truncated to 32 bits,
+/// `Yes`/`No`, digest lists); `None` when the text is no value of the key. The marker
+/// intervals have no converter in tgt and read as 0. tgt: `param_str_to_val()`
+pub fn text_to_value(i: usize, s: &str) -> Option<u32> {
+    match KEYS.get(i)?.kind {
+        KeyKind::Minimum | KeyKind::Maximum | KeyKind::MinOrZero => {
+            Some(truncate_to_u32(strtol(s, 0).0))
+        }
+        KeyKind::Or | KeyKind::And => match s {
+            "Yes" => Some(1),
+            "No" => Some(0),
+            _ => None,
+        },
+        KeyKind::Digest => parse_digest(s),
+        KeyKind::Marker => Some(0),
+    }
+}
+
+/// The range check of numeric keys; `false` means the value is refused.
+/// tgt: `param_check_val()`
+pub fn in_range(i: usize, v: &mut u32) -> bool {
+    let Some(k) = KEYS.get(i) else { return false };
+    match k.kind {
+        KeyKind::Minimum | KeyKind::Maximum => (k.min..=k.max).contains(v),
+        KeyKind::MinOrZero => *v == 0 || (k.min..=k.max).contains(v),
+        _ => true,
+    }
 }
 
 /// `None`/`CRC32C` list; each item is prefix-compared, as tgt's `digest_str_to_val()`.
