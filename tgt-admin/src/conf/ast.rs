@@ -121,6 +121,7 @@ impl Node {
     }
 
     /// The value of `key`.
+    #[cfg(test)]
     pub fn get(&self, key: &str) -> Option<&Value> {
         self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
@@ -139,6 +140,18 @@ impl Node {
             Some(slot) => *slot = value,
             None => self.entries.push((key, value)),
         }
+    }
+
+    /// The value of `key`, inserted from `default` if the key is new.
+    pub fn get_or_insert(&mut self, key: &str, default: impl FnOnce() -> Value) -> &mut Value {
+        let i = match self.entries.iter().position(|(k, _)| k == key) {
+            Some(i) => i,
+            None => {
+                self.entries.push((key.to_string(), default()));
+                self.entries.len() - 1
+            }
+        };
+        &mut self.entries[i].1
     }
 
     /// Entries in insertion order.

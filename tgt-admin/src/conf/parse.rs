@@ -141,25 +141,22 @@ fn close_block(config: &mut Node, open: &Open, inner: &[Located]) -> Result<(), 
             }
         };
     };
-    if config.get(&open.name).is_none() {
-        config.insert(open.name.clone(), Value::Hash(Node::new(open.loc.clone())));
-    }
-    let container = match config.get_mut(&open.name) {
-        Some(Value::Hash(h)) => h,
-        Some(Value::Scalar(s)) => {
-            return err(ConfErrorKind::BlockOverOption {
-                name: open.name.clone(),
-                option_at: s.loc.clone(),
-            })
-        }
-        Some(Value::List { loc, .. }) => {
-            return err(ConfErrorKind::BlockOverOption {
-                name: open.name.clone(),
-                option_at: loc.clone(),
-            })
-        }
-        None => unreachable!("inserted just above"),
-    };
+    let container =
+        match config.get_or_insert(&open.name, || Value::Hash(Node::new(open.loc.clone()))) {
+            Value::Hash(h) => h,
+            Value::Scalar(s) => {
+                return err(ConfErrorKind::BlockOverOption {
+                    name: open.name.clone(),
+                    option_at: s.loc.clone(),
+                })
+            }
+            Value::List { loc, .. } => {
+                return err(ConfErrorKind::BlockOverOption {
+                    name: open.name.clone(),
+                    option_at: loc.clone(),
+                })
+            }
+        };
     match container.get_mut(arg) {
         Some(Value::Hash(h)) => parse_into(h, inner),
         Some(other) => err(ConfErrorKind::BlockOverOption {
