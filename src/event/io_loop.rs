@@ -189,6 +189,9 @@ struct IoLoop {
     rx_buf: Vec<u8>,
 }
 
+/// Most iovec pieces handed to one `writev` (Linux's IOV_MAX is 1024).
+const MAX_IOV: usize = 64;
+
 /// Size of a loop's receive buffer.
 const RX_BUF_LEN: usize = 256 * 1024;
 
@@ -623,8 +626,20 @@ impl IoLoop {
                 Err(e) => tracing::error!(error = %e, "can't frame a PDU"),
             }
         }
-        while let Some(front) = s.tx.front() {
-            let slices = front.frame.io_slices(front.written);
+        while !s.tx.is_empty() {
+            // Coalesce the queued PDUs into one writev (up to MAX_IOV pieces).
+            let mut slices: Vec<std::io::IoSlice<'_>> = Vec::with_capacity(MAX_IOV);
+            for f in s.tx.iter() {
+                if slices.len() + 3 > MAX_IOV {
+                    break;
+                }
+                slices.extend(
+                    f.frame
+                        .io_slices(f.written)
+                        .into_iter()
+                        .filter(|p| !p.is_empty()),
+                );
+            }
             match s.stream.write_vectored(&slices) {
                 Ok(0) => break,
                 Ok(n) => {
