@@ -1184,7 +1184,7 @@ impl Connection {
             SocketAddr::V6(a) => format!("[{}]:{},1", a.ip(), a.port()),
         };
         let mut out = Vec::new();
-        for t in view.targets.values() {
+        for t in view.in_creation_order() {
             if name.is_some_and(|n| n != t.name) {
                 continue;
             }

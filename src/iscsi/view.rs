@@ -65,6 +65,8 @@ pub struct IscsiView {
     pub system_ready: bool,
     /// iSCSI targets by tid.
     pub targets: BTreeMap<i32, TargetView>,
+    /// Target ids in creation order (the order tgt answers SendTargets in).
+    pub order: Vec<i32>,
     /// Accounts bound to discovery.
     pub discovery: Auth,
 }
@@ -112,11 +114,22 @@ impl IscsiView {
                 },
             );
         }
+        let order = sys
+            .llds
+            .get(crate::tgt::LLD_ISCSI)
+            .map(|d| d.targets.iter().map(|t| t.0).collect())
+            .unwrap_or_default();
         Self {
             system_ready: sys.state == State::Ready,
             targets,
+            order,
             discovery: auth_of(&sys.global_accounts),
         }
+    }
+
+    /// Targets in creation order.
+    pub fn in_creation_order(&self) -> impl Iterator<Item = &TargetView> {
+        self.order.iter().filter_map(|tid| self.targets.get(tid))
     }
 
     /// A target by exact name.
