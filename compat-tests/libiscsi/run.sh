@@ -21,9 +21,12 @@
 #   (a) a test fails that passes on C tgt (is not in c-tgt-1.0.85.txt) and is not
 #       in known-failures.txt,
 #   (b) a test in known-failures.txt did not fail (the entry is stale), or
-#   (c) tgtd died, iscsi-test-cu did not finish (timeout, crash), or the
-#       digest check of --digest failed;
+#   (c) tgtd died (the suite is then stopped at once), iscsi-test-cu did not
+#       finish (time limit, crash), or the digest check of --digest failed;
 # 2 on usage or set-up errors (binaries missing, daemon not ready, bad lists).
+# Tests that fail on C tgt but pass here are listed as "fixed" (information only).
+# The daemon is stopped (targets deleted, `system delete`, SIGKILL after 10 s, all by
+# PID) on every exit path, including SIGTERM and Ctrl-C.
 #
 # Usage: compat-tests/libiscsi/run.sh [--digest] [--capture-c] [--keep] [--help]
 #   --digest     after the plain pass, run the suite once more on a fresh daemon
@@ -71,7 +74,7 @@ readonly C_LIST=$SCRIPT_DIR/c-tgt-1.0.85.txt
 readonly KNOWN_LIST=$SCRIPT_DIR/known-failures.txt
 
 DIGEST=0 CAPTURE_C=0 KEEP=0
-WORK="" DAEMON_PID="" FAILED_RUN=0
+WORK="" DAEMON_PID="" TEST_PID="" FAILED_RUN=0
 
 log() { printf 'libiscsi: %s\n' "$*" >&2; }
 die() {
@@ -155,6 +158,10 @@ stop_daemon() {
 # shellcheck disable=SC2317 # invoked by the EXIT trap
 cleanup() {
     local rc=$?
+    if [[ -n $TEST_PID ]]; then
+        kill -TERM "$TEST_PID" 2>/dev/null || true # timeout passes it on to iscsi-test-cu
+        wait "$TEST_PID" 2>/dev/null || true
+    fi
     stop_daemon
     if [[ -n $WORK ]]; then
         rm -f "$WORK"/lun*.img
@@ -333,14 +340,24 @@ run_pass() {
         fi
     fi
     log "$name pass: $(basename "$TEST_CU") against $TGTD_BIN (pid $DAEMON_PID) on 127.0.0.1:$PORT"
-    local start=$SECONDS
-    if ((digest)); then
-        LIBISCSI_DEBUG=6 timeout --kill-after=5 "$SUITE_TIMEOUT_S" "$TEST_CU" -d -v \
-            "iscsi://127.0.0.1:$PORT/$IQN/1" >"$out" 2>"$err" </dev/null || rc=$?
-    else
-        timeout --kill-after=5 "$SUITE_TIMEOUT_S" "$TEST_CU" -d -v \
-            "iscsi://127.0.0.1:$PORT/$IQN/1" >"$out" 2>"$err" </dev/null || rc=$?
+    local start=$SECONDS envs=()
+    # libiscsi's log level 6 prints every key of the target's login response.
+    ((digest)) && envs=(LIBISCSI_DEBUG=6)
+    # In the background so that a signal to this script is handled at once (the trap
+    # stops the suite and the daemon); `timeout` runs it in a process group of its own.
+    env "${envs[@]}" timeout --kill-after=5 "$SUITE_TIMEOUT_S" "$TEST_CU" -d -v \
+        "iscsi://127.0.0.1:$PORT/$IQN/1" >"$out" 2>"$err" </dev/null &
+    TEST_PID=$!
+    # Whichever ends first. If tgtd dies, stop the suite at once: its reconnects must not
+    # reach another daemon that takes the port meanwhile (another run of this script).
+    local first=""
+    wait -n -p first "$TEST_PID" "$DAEMON_PID" || rc=$?
+    if [[ $first != "$TEST_PID" ]]; then
+        log "tgtd (pid $DAEMON_PID) exited during the $name pass; stopping iscsi-test-cu"
+        kill -TERM "$TEST_PID" 2>/dev/null || true
+        wait "$TEST_PID" || rc=$?
     fi
+    TEST_PID=""
     log "$name pass: iscsi-test-cu exited with $rc after $((SECONDS - start))s"
 
     parse_cunit "$out" >"$WORK/$name.runs"
@@ -355,7 +372,7 @@ run_pass() {
 
     summary=$(cunit_summary "$out")
     if [[ -z $summary ]]; then
-        log "FAIL: iscsi-test-cu did not finish the $name pass (exit $rc; timeout ${SUITE_TIMEOUT_S}s);" \
+        log "FAIL: iscsi-test-cu did not finish the $name pass (exit $rc; time limit ${SUITE_TIMEOUT_S}s);" \
             "last test started: $(tail -n 1 "$WORK/$name.runs" | cut -f1)"
         ok=1
     else
