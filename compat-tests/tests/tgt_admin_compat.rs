@@ -257,6 +257,15 @@ impl Drop for Tgtd {
     }
 }
 
+/// A loopback port of 23000-23999 that can be bound now, starting at 23000 + `slot` and
+/// stepping by 200 (the portal port appears in no output, so sides may differ).
+fn portal_port(slot: u16) -> u16 {
+    (0..5)
+        .map(|k| PORTAL_PORT_BASE + (slot + 200 * k) % 1000)
+        .find(|&p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok())
+        .unwrap_or(PORTAL_PORT_BASE + slot % 1000)
+}
+
 fn start_tgtd(tools: &Tools, scratch: &Path, control: u16, portal: u16) -> Result<Tgtd, String> {
     let ipc = scratch.join("ipc");
     fs::create_dir_all(&ipc).map_err(|e| e.to_string())?;
@@ -696,7 +705,7 @@ fn run_case(tools: &Tools, index: usize, dir: &Path, root: &Path) -> CaseResult 
         Side::Perl,
         &scratch,
         control,
-        PORTAL_PORT_BASE + 2 * offset,
+        portal_port(2 * offset),
     );
     let ours = run_side(
         tools,
@@ -705,7 +714,7 @@ fn run_case(tools: &Tools, index: usize, dir: &Path, root: &Path) -> CaseResult 
         Side::Ours,
         &scratch,
         control,
-        PORTAL_PORT_BASE + 2 * offset + 1,
+        portal_port(2 * offset + 1),
     );
     if std::env::var_os("TGT_ADMIN_COMPAT_KEEP").is_none() {
         let _ = fs::remove_dir_all(&scratch);
