@@ -37,6 +37,10 @@ impl Conf {
 impl Drop for Conf {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
+        // The directory goes with the last file (removing a non-empty one fails).
+        if let Some(dir) = self.0.parent() {
+            let _ = std::fs::remove_dir(dir);
+        }
     }
 }
 
