@@ -23,7 +23,9 @@ struct Conf(PathBuf);
 
 impl Conf {
     fn new(name: &str, body: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("tgt-admin-cli.{}", std::process::id()));
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("tgt-admin-cli.{}.{n}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir is writable");
         let p = dir.join(name);
         std::fs::write(&p, body).expect("temp dir is writable");
@@ -37,7 +39,6 @@ impl Conf {
 impl Drop for Conf {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
-        // The directory goes with the last file (removing a non-empty one fails).
         if let Some(dir) = self.0.parent() {
             let _ = std::fs::remove_dir(dir);
         }
