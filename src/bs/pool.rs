@@ -74,11 +74,16 @@ fn worker(rx: &Mutex<Receiver<Job>>) {
 }
 
 impl Drop for WorkerPool {
-    /// Finishes queued jobs, then joins the workers.
+    /// Finishes queued jobs, then joins the workers. The last handle may go on a worker
+    /// itself (a job that held one, such as a SCSI command started from a completion):
+    /// that worker is not joined, it ends on its own once the queue is closed and empty.
     fn drop(&mut self) {
         self.tx = None;
+        let me = std::thread::current().id();
         for w in self.workers.drain(..) {
-            let _ = w.join();
+            if w.thread().id() != me {
+                let _ = w.join();
+            }
         }
     }
 }
@@ -100,5 +105,22 @@ mod tests {
         let mut got: Vec<i32> = rx.try_iter().collect();
         got.sort_unstable();
         assert_eq!(got, (0..100).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn last_handle_dropped_by_a_worker_does_not_join_itself() {
+        let pool = Arc::new(WorkerPool::new(2).unwrap());
+        let (tx, rx) = mpsc::channel();
+        let held = Arc::clone(&pool);
+        let (go_tx, go_rx) = mpsc::channel::<()>();
+        pool.submit(Box::new(move || {
+            go_rx.recv().unwrap();
+            drop(held);
+            tx.send(()).unwrap();
+        }))
+        .unwrap();
+        drop(pool);
+        go_tx.send(()).unwrap();
+        rx.recv_timeout(std::time::Duration::from_secs(20)).unwrap();
     }
 }
