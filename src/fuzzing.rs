@@ -474,8 +474,11 @@ pub fn cdb(data: &[u8]) {
         }
     }
 
-    static POOL: OnceLock<Option<WorkerPool>> = OnceLock::new();
-    let Some(pool) = POOL.get_or_init(|| WorkerPool::new(2).ok()).as_ref() else {
+    static POOL: OnceLock<Option<Arc<WorkerPool>>> = OnceLock::new();
+    let Some(pool) = POOL
+        .get_or_init(|| WorkerPool::new(2).ok().map(Arc::new))
+        .as_ref()
+    else {
         return;
     };
     let (Some(&sel), Some(&flags)) = (data.first(), data.get(1)) else {
@@ -522,6 +525,7 @@ pub fn cdb(data: &[u8]) {
     let mut luns = BTreeMap::new();
     luns.insert(0, Arc::new(Lu::new(controller)));
     luns.insert(1, Arc::new(Lu::new(disk)));
+    let luns = Arc::new(luns);
     let nexus = NexusId(1);
     for lu in luns.values() {
         lu.nexus_added_with_port(nexus, "iqn.fuzz,i,0x000000000001");

@@ -2,21 +2,39 @@
 //! command goes through, dispatch to the handler, residuals, statistics, completion.
 //!
 //! The transport calls [`execute`] with a [`Command`]; it gets `Some(Response)` when the
-//! command finished on the caller's thread, or `None` when a backing-store worker will hand
-//! the response to the [`Completer`](super::cmd::Completer) with the command's tag.
+//! command finished on the caller's thread, or `None` when the response will reach the
+//! [`Completer`](super::cmd::Completer) with the command's tag: from a backing-store
+//! worker, or from whichever thread starts the command later, when its task attribute
+//! held it back ([`task_set`](super::task_set)).
 //! Knows nothing of iSCSI. Sources: SAM-5 §5 (command model), §5.14 (unit attention),
-//! SPC-4 §4.2.5.6 (CONTROL byte), §5.12 (reservations); tgt: usr/scsi.c
-//! `scsi_cmd_perform()`, usr/target.c `target_cmd_queue()`, `target_cmd_io_done()`.
+//! §8 (task set), SPC-4 §4.2.5.6 (CONTROL byte), §5.12 (reservations); tgt: usr/scsi.c
+//! `scsi_cmd_perform()`, usr/target.c `target_cmd_queue()`, `target_cmd_perform()`,
+//! `target_cmd_io_done()`, `__cmd_done()`.
 //!
 //! Transport contract:
 //! - a session's login calls [`Lu::nexus_added_with_port`] (or [`Lu::nexus_added`]) on
-//!   every LU of the target, its end [`Lu::nexus_removed`]; a LU created while sessions
-//!   exist gets [`Lu::nexus_joined`] for each (commands from an unknown nexus join lazily);
-//! - every command goes through [`execute`], with all its data-out collected;
-//! - LOGICAL UNIT RESET calls [`Lu::reset`]; ABORT TASK / ABORT TASK SET need nothing
-//!   here: this layer keeps no queue, so the transport forgets the tags and drops the
-//!   responses that still arrive through the completer;
-//! - task attributes are not interpreted: every command runs as SIMPLE.
+//!   every LU of the target, its end [`Lu::nexus_removed`] (which also drops the nexus's
+//!   held-back commands); a LU created while sessions exist gets [`Lu::nexus_joined`] for
+//!   each (commands from an unknown nexus join lazily);
+//! - every command goes through [`execute`], with all its data-out collected; tags are
+//!   unique per completer among the commands in flight;
+//! - every command for which [`execute`] returned `None` reaches the completer exactly
+//!   once: with its outcome, or with TASK ABORTED when a task management function or the
+//!   end of its nexus removed it before it started (the transport drops that response for
+//!   the tasks it aborted itself; another nexus's commands removed by a LU reset get it,
+//!   as they do from tgt);
+//! - ABORT TASK calls [`Lu::abort_task`], ABORT TASK SET [`Lu::abort_task_set`], LOGICAL
+//!   UNIT RESET [`Lu::reset`] (which calls [`Lu::abort_all`]); they remove commands still
+//!   held back. A command already started is not stopped: its response still arrives,
+//!   and the transport, which forgot the tag, drops it.
+//!
+//! Task attributes (SAM-5 §8.6, [`task_set`](super::task_set)) are applied when a command
+//! arrives at a LU that exists: it starts now, or waits in the LU's task set and starts on
+//! the thread that completes (or aborts) the command it waited for. As in tgt, everything
+//! below (statistics, unit attentions, reservations) happens when the command starts, not
+//! when it arrives: a held-back command sees the unit attentions and reservations that
+//! earlier commands left. Commands to an absent LUN are answered at once, outside any task
+//! set.
 //!
 //! Check order (reference §3.1): statistics; CONTROL byte NACA/LINK → 05/24/00; absent LUN
 //! (INQUIRY answered by LUN 0 with peripheral 0x7F, REQUEST SENSE → zeros, others 05/25/00);
@@ -35,24 +53,27 @@ use super::cmd::{Command, CompleterRef, NexusId, Response, Status};
 use super::lu::{Lu, LuState};
 use super::opcodes::{self, Handler, Lookup};
 use super::sense::{asc, Asc, Sense, SenseKey};
+use super::task_set::{AbortScope, Deferred, TaskClass};
 use super::{pr, spc, DeviceType};
 
 /// What `execute` needs besides the command: the target's LUs (LUN 0 included), the
-/// backing-store worker pool, and where asynchronous completions go.
+/// backing-store worker pool, and where asynchronous completions go. The handles are
+/// `Arc`s because a command held back by its task attribute keeps them until it starts.
 #[derive(Debug, Clone, Copy)]
 pub struct ExecContext<'a> {
     /// The target's logical units by LUN.
-    pub luns: &'a BTreeMap<u64, Arc<Lu>>,
+    pub luns: &'a Arc<BTreeMap<u64, Arc<Lu>>>,
     /// The shared backing-store worker pool.
-    pub pool: &'a WorkerPool,
-    /// Receives responses of commands that `execute` handed to the pool.
+    pub pool: &'a Arc<WorkerPool>,
+    /// Receives responses of commands for which `execute` returned `None`.
     pub completer: &'a CompleterRef,
 }
 
 /// Executes `cmd`. `Some` when the command finished synchronously; `None` when the
-/// completer will receive the response for `cmd.tag` (from a worker thread).
+/// completer will receive the response for `cmd.tag` (from a worker thread, or from the
+/// thread that starts it once its task attribute lets it). tgt: usr/target.c
+/// `target_cmd_perform()`
 pub fn execute(ctx: &ExecContext<'_>, cmd: Command) -> Option<Response> {
-    let cdb = Cdb::new(&cmd.cdb);
     let addressed = decode_lun(&cmd.lun).and_then(|l| ctx.luns.get(&l));
     let (lu, absent) = match addressed {
         Some(lu) => (lu, false),
@@ -70,16 +91,50 @@ pub fn execute(ctx: &ExecContext<'_>, cmd: Command) -> Option<Response> {
             }
         },
     };
+    let class = TaskClass::of(cmd.attr);
+    let task = {
+        let mut st = lu.state();
+        let task = if absent {
+            // COMPAT: tgt queues commands to an absent LUN in LUN 0's task set; they
+            // need no LU, so here none of LUN 0's commands waits for them, nor they for it.
+            None
+        } else if st.tasks.admit(class) {
+            Some(class)
+        } else {
+            tracing::debug!(lun = lu.lun, tag = cmd.tag, attr = ?cmd.attr, "command held back");
+            st.tasks.defer(Deferred {
+                cmd,
+                class,
+                luns: Arc::clone(ctx.luns),
+                pool: Arc::clone(ctx.pool),
+                completer: Arc::clone(ctx.completer),
+            });
+            return None;
+        };
+        begin(&mut st, &cmd);
+        task
+    };
+    let (resp, ready) = perform(ctx, lu, cmd, absent, task)?;
+    start_released(lu, ready);
+    Some(resp)
+}
+
+/// Runs a started command: the common checks and the handler. `Some` with the response
+/// (and the commands its completion released, not yet run) when it finished here; `None`
+/// when a worker has it. tgt: usr/scsi.c `scsi_cmd_perform()`
+fn perform(
+    ctx: &ExecContext<'_>,
+    lu: &Arc<Lu>,
+    cmd: Command,
+    absent: bool,
+    task: Option<TaskClass>,
+) -> Option<(Response, Vec<Deferred>)> {
+    let cdb = Cdb::new(&cmd.cdb);
     let (dev, descriptor) = {
         let c = lu.config();
         (c.device_type, c.attrs.sense_format != 0)
     };
     let nexus = cmd.nexus;
-    {
-        let mut st = lu.state();
-        join(&mut st, nexus);
-        record_submit(&mut st, nexus, &cmd);
-    }
     let mut req = Req {
         ctx,
         lu,
@@ -88,6 +143,7 @@ pub fn execute(ctx: &ExecContext<'_>, cmd: Command) -> Option<Response> {
         absent,
         descriptor,
         dev,
+        task,
         cmd,
     };
     let reply = match common_checks(&mut req) {
@@ -101,11 +157,50 @@ pub fn execute(ctx: &ExecContext<'_>, cmd: Command) -> Option<Response> {
         Reply::Done(outcome) => {
             let done = req.completion();
             let resp = finish(outcome, done.expected_in, done.expected_out, descriptor);
-            record_done(lu, nexus, done.expected_in, done.expected_out, resp.status);
-            Some(resp)
+            let ready = done.end(resp.status);
+            Some((resp, ready))
         }
         Reply::Queued => None,
     }
+}
+
+/// Starts, on this thread, the commands the task set released. One that finishes at once
+/// may release more: they run in this loop rather than by recursion, so a long line of
+/// held-back commands does not grow the stack. tgt: usr/target.c `post_cmd_done()`
+fn start_released(lu: &Arc<Lu>, mut ready: Vec<Deferred>) {
+    while !ready.is_empty() {
+        let mut next = Vec::new();
+        for d in ready {
+            let tag = d.cmd.tag;
+            let ctx = ExecContext {
+                luns: &d.luns,
+                pool: &d.pool,
+                completer: &d.completer,
+            };
+            if let Some((resp, more)) = perform(&ctx, lu, d.cmd, false, Some(d.class)) {
+                d.completer.complete(tag, resp);
+                next.extend(more);
+            }
+        }
+        ready = next;
+    }
+}
+
+/// What a command does to the LU's state when it starts: the nexus joins if it is new,
+/// submission statistics. tgt: usr/scsi.c `scsi_cmd_perform()`
+fn begin(st: &mut LuState, cmd: &Command) {
+    join(st, cmd.nexus);
+    record_submit(st, cmd.nexus, cmd);
+}
+
+/// Ends a started command of `class` in the task set and begins the commands that may
+/// start now; the caller runs them once the lock is gone.
+fn end_task(st: &mut LuState, class: TaskClass) -> Vec<Deferred> {
+    let ready = st.tasks.complete(class);
+    for d in &ready {
+        begin(st, &d.cmd);
+    }
+    ready
 }
 
 /// Decodes the 8-byte LUN field: peripheral (method 0) → byte 1; flat (method 1) → 14 bits
@@ -150,17 +245,65 @@ impl Lu {
     }
 
     /// LOGICAL UNIT RESET task management function: releases the SCSI-2 reservation,
-    /// clears every nexus's PREVENT ALLOW MEDIUM REMOVAL, and queues BUS DEVICE RESET
-    /// FUNCTION OCCURRED for every nexus. Persistent reservations survive (SPC-4 §5.12.1).
-    /// The transport aborts the LU's commands it still tracks; commands already on a
-    /// backing-store worker complete and are reported to the completer as usual.
+    /// clears every nexus's PREVENT ALLOW MEDIUM REMOVAL, queues BUS DEVICE RESET
+    /// FUNCTION OCCURRED for every nexus, and removes every held-back command
+    /// ([`Lu::abort_all`]). Persistent reservations survive (SPC-4 §5.12.1).
+    /// The transport aborts the LU's commands it still tracks; commands already started
+    /// complete and are reported to the completer as usual.
     /// SAM-5 §7.7; tgt: usr/target.c `target_mgmt_request()` LOGICAL_UNIT_RESET
     // COMPAT: C tgt queues 29/00; SAM-5 specifies 29/03 for a logical unit reset.
-    pub fn reset(&self) {
-        let mut st = self.state();
-        st.reserved_by = None;
-        st.prevent.clear();
-        st.ua_all(Sense::new(SenseKey::UNIT_ATTENTION, asc::BUS_DEVICE_RESET));
+    pub fn reset(self: &Arc<Self>) {
+        {
+            let mut st = self.state();
+            st.reserved_by = None;
+            st.prevent.clear();
+            st.ua_all(Sense::new(SenseKey::UNIT_ATTENTION, asc::BUS_DEVICE_RESET));
+        }
+        self.abort_all();
+    }
+
+    /// ABORT TASK: removes the held-back command the transport submitted as `tag` with
+    /// `completer`. `true` when it was found; it never starts, and its completer gets
+    /// TASK ABORTED for it. A command that already started is not found here.
+    /// SAM-5 §7.2; tgt: usr/target.c `abort_task_set()`, `abort_cmd()`
+    pub fn abort_task(self: &Arc<Self>, completer: &CompleterRef, tag: u64) -> bool {
+        self.abort(AbortScope::Task { completer, tag })
+    }
+
+    /// ABORT TASK SET (and the end of an I_T nexus): removes the held-back commands of
+    /// `nexus`, as [`Lu::abort_task`] does one. `true` when there were any. SAM-5 §7.3
+    pub fn abort_task_set(self: &Arc<Self>, nexus: NexusId) -> bool {
+        self.abort(AbortScope::Nexus(nexus))
+    }
+
+    /// Removes every held-back command (LOGICAL UNIT RESET), as [`Lu::abort_task`] does
+    /// one. `true` when there were any. SAM-5 §7.7
+    pub fn abort_all(self: &Arc<Self>) -> bool {
+        self.abort(AbortScope::All)
+    }
+
+    fn abort(self: &Arc<Self>, scope: AbortScope<'_>) -> bool {
+        let (gone, ready) = {
+            let mut st = self.state();
+            let (gone, ready) = st.tasks.remove(scope);
+            for d in &ready {
+                begin(&mut st, &d.cmd);
+            }
+            (gone, ready)
+        };
+        let found = !gone.is_empty();
+        for d in gone {
+            tracing::debug!(lun = self.lun, tag = d.cmd.tag, "held-back command aborted");
+            // COMPAT: tgt also counts an aborted queued command as done (and as an error)
+            // in `--op stat`, although it never counted it as submitted; here it is in
+            // neither count.
+            d.completer.complete(
+                d.cmd.tag,
+                Response::status(Status::TASK_ABORTED, Vec::new()),
+            );
+        }
+        start_released(self, ready);
+        found
     }
 }
 
@@ -389,6 +532,8 @@ pub(crate) struct Req<'a> {
     pub descriptor: bool,
     /// Device type of `lu`.
     pub dev: DeviceType,
+    /// The command's place in the LU's task set (`None` for an absent LUN).
+    pub task: Option<TaskClass>,
 }
 
 impl std::fmt::Debug for Req<'_> {
@@ -411,6 +556,7 @@ impl Req<'_> {
             expected_in: self.cmd.expected_in,
             expected_out: self.cmd.expected_out,
             descriptor: self.descriptor,
+            task: self.task,
             completer: Arc::clone(self.ctx.completer),
         }
     }
@@ -430,7 +576,8 @@ impl Req<'_> {
     }
 }
 
-/// Delivers an asynchronous command's outcome: residuals, statistics, completer.
+/// Delivers an asynchronous command's outcome: residuals, statistics, completer, and
+/// the commands of the task set that were waiting for it.
 pub(crate) struct Completion {
     lu: Arc<Lu>,
     nexus: NexusId,
@@ -438,21 +585,36 @@ pub(crate) struct Completion {
     expected_in: u32,
     expected_out: u32,
     descriptor: bool,
+    task: Option<TaskClass>,
     completer: CompleterRef,
 }
 
 impl Completion {
-    /// Builds the response and hands it to the completer.
+    /// Builds the response, hands it to the completer, then starts what the task set
+    /// released (on this thread: a backing-store worker).
     pub(crate) fn deliver(self, o: Outcome) {
         let resp = finish(o, self.expected_in, self.expected_out, self.descriptor);
+        let ready = self.end(resp.status);
+        self.completer.complete(self.tag, resp);
+        start_released(&self.lu, ready);
+    }
+
+    /// Completion statistics and the task set, in one hold of the LU's lock. Returns the
+    /// released commands, begun but not run. tgt: usr/target.c `target_cmd_io_done()`,
+    /// `__cmd_done()`
+    fn end(&self, status: Status) -> Vec<Deferred> {
+        let mut st = self.lu.state();
         record_done(
-            &self.lu,
+            &mut st,
             self.nexus,
             self.expected_in,
             self.expected_out,
-            resp.status,
+            status,
         );
-        self.completer.complete(self.tag, resp);
+        match self.task {
+            Some(class) => end_task(&mut st, class),
+            None => Vec::new(),
+        }
     }
 }
 
@@ -495,8 +657,13 @@ fn record_submit(st: &mut LuState, nexus: NexusId, cmd: &Command) {
 }
 
 /// Completion statistics. tgt: usr/target.c `target_cmd_io_done()`
-fn record_done(lu: &Lu, nexus: NexusId, expected_in: u32, expected_out: u32, status: Status) {
-    let mut st = lu.state();
+fn record_done(
+    st: &mut LuState,
+    nexus: NexusId,
+    expected_in: u32,
+    expected_out: u32,
+    status: Status,
+) {
     // The nexus may have ended while a worker had the command.
     let Some(s) = st.stats.get_mut(&nexus) else {
         return;
@@ -598,8 +765,8 @@ pub(crate) mod testutil {
     /// A target with LUN 0 and one disk LU, a pool and a collecting completer.
     #[derive(Debug)]
     pub struct Harness {
-        pub luns: BTreeMap<u64, Arc<Lu>>,
-        pub pool: WorkerPool,
+        pub luns: Arc<BTreeMap<u64, Arc<Lu>>>,
+        pub pool: Arc<WorkerPool>,
         pub completer: CompleterRef,
         pub rx: Receiver<(u64, Response)>,
         pub file: Option<TempFile>,
@@ -666,8 +833,8 @@ pub(crate) mod testutil {
             let (tx, rx) = mpsc::channel();
             let completer: CompleterRef = Arc::new(ChannelCompleter(Mutex::new(tx)));
             let h = Self {
-                luns,
-                pool: WorkerPool::new(4).unwrap(),
+                luns: Arc::new(luns),
+                pool: Arc::new(WorkerPool::new(4).unwrap()),
                 completer,
                 rx,
                 file: None,

@@ -14,6 +14,7 @@ use crate::mgmt::wire::ErrCode;
 use super::cmd::NexusId;
 use super::pr::PrState;
 use super::sense::{asc, Sense, SenseKey};
+use super::task_set::TaskSet;
 use super::DeviceType;
 
 /// `SCSI_ID_LEN`, `SCSI_SN_LEN`. tgt: usr/tgtd.h
@@ -143,7 +144,8 @@ pub struct LuStat {
 }
 
 /// Run-time state of a LU shared by every I_T nexus: unit attentions, reservations,
-/// medium-removal prevention, statistics. Held briefly, never across I/O.
+/// medium-removal prevention, statistics, the task set. Held briefly, never across I/O,
+/// never while a command runs or a response is delivered.
 #[derive(Debug, Default)]
 pub struct LuState {
     /// Pending unit attentions per I_T nexus, oldest first. A nexus is present from its
@@ -163,6 +165,8 @@ pub struct LuState {
     /// Media access gate: ordinary I/O holds it shared, read-modify-write commands
     /// (COMPARE AND WRITE, ORWRITE) exclusively, so they are atomic against other writes.
     pub io_gate: Arc<RwLock<()>>,
+    /// Running and held-back commands, by task attribute. SAM-5 §8
+    pub tasks: TaskSet,
 }
 
 impl LuState {
@@ -262,16 +266,20 @@ impl Lu {
         st.stats.insert(nexus, LuStat::default());
     }
 
-    /// An I_T nexus ended: its pending state goes.
-    pub fn nexus_removed(&self, nexus: NexusId) {
-        let mut st = self.state();
-        st.ua.remove(&nexus);
-        st.prevent.remove(&nexus);
-        st.stats.remove(&nexus);
-        st.ports.remove(&nexus);
-        if st.reserved_by == Some(nexus) {
-            st.reserved_by = None;
+    /// An I_T nexus ended: its pending state goes, and so do its held-back commands
+    /// (I_T nexus loss aborts them, SAM-5 §6.3.4; see [`Lu::abort_task_set`]).
+    pub fn nexus_removed(self: &Arc<Self>, nexus: NexusId) {
+        {
+            let mut st = self.state();
+            st.ua.remove(&nexus);
+            st.prevent.remove(&nexus);
+            st.stats.remove(&nexus);
+            st.ports.remove(&nexus);
+            if st.reserved_by == Some(nexus) {
+                st.reserved_by = None;
+            }
         }
+        self.abort_task_set(nexus);
     }
 }
 

@@ -5,7 +5,8 @@
 //! [`exec::execute`] with an [`exec::ExecContext`] and gets a [`cmd::Response`], now or
 //! through its [`cmd::Completer`]. Layout: `exec` (addressing, common checks, residuals,
 //! statistics), `opcodes` (the one command table), `cdb` (CDB fields), `spc`, `sbc`,
-//! `mode`, `vpd`, `pr` (handlers), `sense`, `lu` (the LU and its attributes).
+//! `mode`, `vpd`, `pr` (handlers), `sense`, `lu` (the LU and its attributes), `task_set`
+//! (task attributes: which commands start now and which wait).
 //! Sources: SAM-5, SPC-4, SBC-3, tgt `usr/scsi.c`, `usr/spc.c`, `usr/sbc.c`, `usr/scc.c`.
 
 pub mod cdb;
@@ -18,6 +19,7 @@ pub mod pr;
 pub mod sbc;
 pub mod sense;
 pub mod spc;
+pub mod task_set;
 pub mod vpd;
 
 use std::fmt;
