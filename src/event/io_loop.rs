@@ -528,6 +528,29 @@ impl IoLoop {
                         }
                     }
                 }
+                ConnEvent::Abort { lun, nexus, itt } => {
+                    let Some(lu) = s
+                        .tid
+                        .and_then(|tid| view.targets.get(&tid))
+                        .and_then(|t| t.luns.get(&lun))
+                    else {
+                        continue;
+                    };
+                    match itt {
+                        // The SCSI layer knows the command by this loop's tag.
+                        Some(itt) => {
+                            let key = (slot, s.handle.generation, itt);
+                            let tag = self.tags.iter().find(|(_, v)| **v == key);
+                            if let Some((&tag, _)) = tag {
+                                let completer: CompleterRef = self.completions.clone();
+                                lu.abort_task(&completer, tag);
+                            }
+                        }
+                        None => {
+                            lu.abort_task_set(nexus);
+                        }
+                    }
+                }
             }
         }
         if close_now {

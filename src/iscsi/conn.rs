@@ -326,6 +326,17 @@ pub enum Event {
         /// The LU, or every LU of the target.
         lun: Option<u64>,
     },
+    /// ABORT TASK (`itt`) or ABORT TASK SET / CLEAR TASK SET (`itt` is `None`) on LU
+    /// `lun`: the SCSI layer drops the session's commands that their task attributes
+    /// still hold back (`Lu::abort_task`, `Lu::abort_task_set`).
+    Abort {
+        /// The LU.
+        lun: u64,
+        /// The session's I_T nexus.
+        nexus: NexusId,
+        /// The aborted task's ITT; `None` for the whole task set of the nexus.
+        itt: Option<u32>,
+    },
 }
 
 /// A write command collecting its data.
@@ -1072,10 +1083,14 @@ impl Connection {
             lun_no.is_some_and(|n| self.luns.as_ref().is_some_and(|m| m.contains_key(&n)));
         let response = match function {
             tmf::ABORT_TASK => {
-                if self.writes.remove(&ref_itt).is_some() {
+                if self.writes.remove(&ref_itt).is_some()
+                    || self.drop_unsubmitted(|c| c.tag == u64::from(ref_itt))
+                {
                     tmf::RSP_COMPLETE
                 } else if let Some(r) = self.running.get_mut(&ref_itt) {
                     r.aborted = true;
+                    let lun = lun_number(&r.lun);
+                    self.push_abort(lun, Some(ref_itt));
                     tmf::RSP_COMPLETE
                 } else {
                     tmf::RSP_NO_TASK
@@ -1083,6 +1098,7 @@ impl Connection {
             }
             tmf::ABORT_TASK_SET | tmf::CLEAR_TASK_SET => {
                 self.abort_lun(&lun);
+                self.push_abort(lun_no, None);
                 tmf::RSP_COMPLETE
             }
             tmf::LUN_RESET => {
@@ -1096,6 +1112,7 @@ impl Connection {
             }
             tmf::TARGET_WARM_RESET | tmf::TARGET_COLD_RESET => {
                 self.writes.clear();
+                self.drop_unsubmitted(|_| true);
                 for r in self.running.values_mut() {
                     r.aborted = true;
                 }
@@ -1113,8 +1130,37 @@ impl Connection {
             .push_back(Out::TaskMgmtResponse { itt, response, seq });
     }
 
+    /// Asks the loop to drop held-back commands of this session on `lun` (see
+    /// [`Event::Abort`]).
+    fn push_abort(&mut self, lun: Option<u64>, itt: Option<u32>) {
+        if let (Some(lun), Some(f)) = (lun, self.ffp()) {
+            let nexus = NexusId(u64::from(f.tsih));
+            self.events.push(Event::Abort { lun, nexus, itt });
+        }
+    }
+
+    /// Removes the released commands that the loop has not handed to the SCSI layer yet
+    /// and that `aborted` selects: they are older than this task management request, and
+    /// the loop acts on its events before it submits them, so they must never run.
+    /// Returns whether there were any.
+    fn drop_unsubmitted(&mut self, aborted: impl Fn(&Command) -> bool) -> bool {
+        let running = &mut self.running;
+        let before = self.commands.len();
+        self.commands.retain(|c| {
+            if !aborted(c) {
+                return true;
+            }
+            if let Ok(itt) = u32::try_from(c.tag) {
+                running.remove(&itt);
+            }
+            false
+        });
+        self.commands.len() != before
+    }
+
     fn abort_lun(&mut self, lun: &[u8; 8]) {
         self.writes.retain(|_, t| &t.lun != lun);
+        self.drop_unsubmitted(|c| &c.lun == lun);
         for r in self.running.values_mut() {
             if &r.lun == lun {
                 r.aborted = true;
@@ -1948,6 +1994,83 @@ mod tests {
             panic!()
         };
         assert_eq!(response, tmf::RSP_NO_TASK);
+    }
+
+    #[test]
+    fn abort_task_and_abort_task_set_ask_the_loop_to_drop_held_back_commands() {
+        let mut c = logged_in(&[]);
+        c.handle(
+            cmd(5, 10, true, false, 512, vec![], true),
+            &mut Env,
+            &view(),
+        );
+        c.take_commands();
+        c.take_events();
+        let tm = |function, itt, ref_itt| In::TaskMgmt {
+            immediate: true,
+            function,
+            lun: [0, 1, 0, 0, 0, 0, 0, 0],
+            itt,
+            ref_itt,
+            cmd_sn: 11,
+        };
+        c.handle(tm(tmf::ABORT_TASK, 6, 5), &mut Env, &view());
+        assert_eq!(
+            c.take_events(),
+            [Event::Abort {
+                lun: 1,
+                nexus: NexusId(7),
+                itt: Some(5)
+            }]
+        );
+        // An unknown task asks nothing of the loop.
+        c.handle(tm(tmf::ABORT_TASK, 7, 99), &mut Env, &view());
+        assert!(c.take_events().is_empty());
+        c.handle(tm(tmf::ABORT_TASK_SET, 8, 0), &mut Env, &view());
+        assert_eq!(
+            c.take_events(),
+            [Event::Abort {
+                lun: 1,
+                nexus: NexusId(7),
+                itt: None
+            }]
+        );
+    }
+
+    #[test]
+    fn commands_not_yet_submitted_are_dropped_by_the_abort() {
+        let mut c = logged_in(&[]);
+        let tm = |function, itt, ref_itt| In::TaskMgmt {
+            immediate: true,
+            function,
+            lun: [0, 1, 0, 0, 0, 0, 0, 0],
+            itt,
+            ref_itt,
+            cmd_sn: 12,
+        };
+        c.take_events();
+        // Command and abort in one batch: the loop has not submitted the command yet.
+        c.handle(
+            cmd(5, 10, true, false, 512, vec![], true),
+            &mut Env,
+            &view(),
+        );
+        c.handle(tm(tmf::ABORT_TASK, 6, 5), &mut Env, &view());
+        assert!(c.take_commands().is_empty());
+        assert!(c.take_events().is_empty());
+        assert_eq!(c.in_flight(), 0);
+        c.handle(
+            cmd(7, 11, true, false, 512, vec![], true),
+            &mut Env,
+            &view(),
+        );
+        c.handle(tm(tmf::ABORT_TASK_SET, 8, 0), &mut Env, &view());
+        assert!(c.take_commands().is_empty());
+        assert_eq!(c.in_flight(), 0);
+        let tmf_responses = std::iter::from_fn(|| c.take_output())
+            .filter(|o| matches!(o, Out::TaskMgmtResponse { .. }))
+            .count();
+        assert_eq!(tmf_responses, 2);
     }
 
     #[test]
