@@ -305,6 +305,45 @@ impl LoginEnv for Env<'_> {
     }
 }
 
+/// Data segments at least this long are read straight into their PDU buffer.
+const DIRECT_READ_MIN: usize = 16 * 1024;
+
+/// Feeds received bytes to the framer and hands every complete PDU to the connection.
+fn feed_and_deliver(
+    s: &mut Slot,
+    shared: &Shared,
+    view: &Arc<IscsiView>,
+    mut input: &[u8],
+) -> Result<(), String> {
+    while !input.is_empty() {
+        let used = s.reader.feed(input).map_err(|e| e.to_string())?;
+        input = &input[used..];
+        deliver(s, shared, view)?;
+        if used == 0 {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Hands every complete PDU of the framer to the connection.
+fn deliver(s: &mut Slot, shared: &Shared, view: &Arc<IscsiView>) -> Result<(), String> {
+    while let Some(p) = s.reader.take_pdu() {
+        let pdu = p.map_err(|e| e.to_string())?;
+        s.stats.pdu(pdu.bhs.opcode().0);
+        let msg = crate::iscsi::conn::decode(pdu);
+        let mut env = Env {
+            view,
+            shared,
+            peer: s.peer,
+            handle: s.handle,
+            stats: Arc::clone(&s.stats),
+        };
+        s.conn.handle(msg, &mut env, view);
+    }
+    Ok(())
+}
+
 impl IoLoop {
     fn run(&mut self) {
         let mut events = Events::with_capacity(256);
@@ -443,48 +482,33 @@ impl IoLoop {
             if s.closing {
                 break;
             }
-            match s.stream.read(buf) {
+            // A large data segment goes from the socket straight into the PDU's own buffer
+            // instead of through the loop's receive buffer.
+            let direct = s.reader.header().is_some() && s.reader.wanted() >= DIRECT_READ_MIN;
+            let got = if direct {
+                s.stream.read(s.reader.buf_mut())
+            } else {
+                s.stream.read(buf)
+            };
+            match got {
                 Ok(0) => {
                     self.close(slot);
                     return;
                 }
                 Ok(n) => {
                     s.stats.rx(n);
-                    let mut input = &buf[..n];
-                    while !input.is_empty() {
-                        let used = match s.reader.feed(input) {
-                            Ok(u) => u,
-                            Err(e) => {
-                                tracing::warn!(peer = %s.peer, error = %e, "bad PDU stream");
-                                self.close(slot);
-                                return;
-                            }
-                        };
-                        input = &input[used..];
-                        while let Some(p) = s.reader.take_pdu() {
-                            match p {
-                                Ok(pdu) => {
-                                    s.stats.pdu(pdu.bhs.opcode().0);
-                                    let msg = crate::iscsi::conn::decode(pdu);
-                                    let mut env = Env {
-                                        view,
-                                        shared: &self.shared,
-                                        peer: s.peer,
-                                        handle: s.handle,
-                                        stats: Arc::clone(&s.stats),
-                                    };
-                                    s.conn.handle(msg, &mut env, view);
-                                }
-                                Err(e) => {
-                                    tracing::warn!(peer = %s.peer, error = %e, "bad PDU");
-                                    self.close(slot);
-                                    return;
-                                }
-                            }
-                        }
-                        if used == 0 {
-                            break;
-                        }
+                    let delivered = if direct {
+                        s.reader
+                            .commit(n)
+                            .map_err(|e| e.to_string())
+                            .and_then(|()| deliver(s, &self.shared, view))
+                    } else {
+                        feed_and_deliver(s, &self.shared, view, &buf[..n])
+                    };
+                    if let Err(e) = delivered {
+                        tracing::warn!(peer = %s.peer, error = %e, "bad PDU stream");
+                        self.close(slot);
+                        return;
                     }
                     self.after_input(slot, view);
                 }
@@ -584,6 +608,9 @@ impl IoLoop {
             let tag = self.next_tag;
             self.next_tag += 1;
             self.tags.insert(tag, (slot, generation, itt));
+            if let Some(s) = self.slots.get_mut(slot).and_then(Option::as_mut) {
+                s.conn.bind_tag(itt, tag);
+            }
             let mut cmd = cmd;
             cmd.tag = tag;
             let ctx = crate::scsi::exec::ExecContext {
@@ -594,7 +621,7 @@ impl IoLoop {
             if let Some(rsp) = crate::scsi::exec::execute(&ctx, cmd) {
                 self.tags.remove(&tag);
                 if let Some(s) = self.slots.get_mut(slot).and_then(Option::as_mut) {
-                    s.conn.complete(itt, rsp);
+                    s.conn.complete_tagged(itt, tag, rsp);
                 }
             }
         }
@@ -615,7 +642,7 @@ impl IoLoop {
             };
             if let Some(s) = self.slots.get_mut(slot).and_then(Option::as_mut) {
                 if s.handle.generation == generation {
-                    s.conn.complete(itt, rsp);
+                    s.conn.complete_tagged(itt, tag, rsp);
                     touched.push(slot);
                 }
             }

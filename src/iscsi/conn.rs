@@ -368,6 +368,10 @@ struct Running {
     lun: [u8; 8],
     read: bool,
     aborted: bool,
+    /// The I/O loop's tag once the command was handed to the SCSI layer: a late
+    /// completion of an aborted command whose ITT the initiator has reused must not
+    /// answer the new command.
+    tag: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -998,6 +1002,7 @@ impl Connection {
                 lun,
                 read,
                 aborted: false,
+                tag: None,
             },
         );
         self.commands.push(Command {
@@ -1010,6 +1015,21 @@ impl Connection {
             expected_out,
             data_out,
         });
+    }
+
+    /// Records the loop's tag of a command handed to the SCSI layer.
+    pub fn bind_tag(&mut self, itt: u32, tag: u64) {
+        if let Some(r) = self.running.get_mut(&itt) {
+            r.tag = Some(tag);
+        }
+    }
+
+    /// Like [`complete`](Self::complete), for the command the loop knows by `tag`; a
+    /// completion for an older command with the same ITT is dropped.
+    pub fn complete_tagged(&mut self, itt: u32, tag: u64, rsp: Response) {
+        if self.running.get(&itt).is_some_and(|r| r.tag == Some(tag)) {
+            self.complete(itt, rsp);
+        }
     }
 
     /// A SCSI command finished: Data-In, then status (on the last Data-In when GOOD).
@@ -2071,6 +2091,49 @@ mod tests {
             .filter(|o| matches!(o, Out::TaskMgmtResponse { .. }))
             .count();
         assert_eq!(tmf_responses, 2);
+    }
+
+    #[test]
+    fn late_completion_of_an_aborted_command_does_not_answer_a_reused_itt() {
+        let mut c = logged_in(&[]);
+        c.handle(
+            cmd(5, 10, true, false, 512, vec![], true),
+            &mut Env,
+            &view(),
+        );
+        c.take_commands();
+        c.bind_tag(5, 100);
+        c.handle(
+            In::TaskMgmt {
+                immediate: true,
+                function: tmf::ABORT_TASK,
+                lun: [0, 1, 0, 0, 0, 0, 0, 0],
+                itt: 6,
+                ref_itt: 5,
+                cmd_sn: 11,
+            },
+            &mut Env,
+            &view(),
+        );
+        c.take_output();
+        // The initiator reuses ITT 5 for a new command.
+        c.handle(
+            cmd(5, 11, true, false, 512, vec![], true),
+            &mut Env,
+            &view(),
+        );
+        c.take_commands();
+        c.bind_tag(5, 101);
+        c.complete_tagged(5, 100, Response::status(Status::GOOD, vec![]));
+        assert!(
+            c.take_output().is_none(),
+            "the old command's completion is dropped"
+        );
+        c.complete_tagged(5, 101, Response::status(Status::GOOD, vec![]));
+        assert!(matches!(
+            c.take_output(),
+            Some(Out::ScsiResponse { itt: 5, .. })
+        ));
     }
 
     #[test]
