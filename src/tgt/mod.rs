@@ -325,9 +325,19 @@ impl System {
     /// `target delete`. Sessions (`active`) must be gone unless forced.
     /// tgt: usr/target.c `tgt_target_destroy()`
     pub fn delete_target(&mut self, tid: i32, force: bool, active: bool) -> AdmResult {
-        self.target(tid)?;
+        let t = self.target(tid)?;
         if !force && active {
             return Err(ErrCode::TARGET_ACTIVE);
+        }
+        // COMPAT: tgt deletes LUs highest first and stops at a busy one with
+        // `this logical unit is still active`, leaving the target half deleted; we check
+        // every LU first and delete nothing when one is busy.
+        let busy = t.luns.values().any(|lu| {
+            let st = lu.state();
+            st.tasks.active() + st.tasks.deferred() > 0
+        });
+        if busy {
+            return Err(ErrCode::LUN_ACTIVE);
         }
         let id = TargetId(tid);
         if let Some(t) = self.targets.remove(&id) {
@@ -502,7 +512,16 @@ impl System {
             .targets
             .get_mut(&TargetId(tid))
             .ok_or(ErrCode::NO_LUN)?;
-        t.luns.remove(&lun).ok_or(ErrCode::NO_LUN)?;
+        let lu = t.luns.get(&lun).ok_or(ErrCode::NO_LUN)?;
+        // tgt refuses while commands are queued or running on the LU.
+        let busy = {
+            let st = lu.state();
+            st.tasks.active() + st.tasks.deferred() > 0
+        };
+        if busy {
+            return Err(ErrCode::LUN_ACTIVE);
+        }
+        t.luns.remove(&lun);
         tracing::info!(tid, lun, "logical unit deleted");
         Ok(())
     }
