@@ -68,6 +68,9 @@ fn run(args: Args) -> ExitCode {
         }
     }
     tracing::info!(socket = %daemon.socket_path().display(), "tgtd ready");
+    if let Err(e) = tgt::event::notify::notify("READY=1\nSTATUS=Starting event loop...") {
+        tracing::warn!(error = %e, "can't notify the service manager");
+    }
     let rc = match daemon.run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

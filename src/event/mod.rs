@@ -17,6 +17,7 @@ use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 
 pub mod io_loop;
+pub mod notify;
 
 use std::sync::Arc;
 
@@ -301,6 +302,7 @@ impl Daemon {
     /// Orderly stop: no new connections, portals closed, the socket file and lock file left
     /// in place as tgt leaves them (C tgtadm waits for ECONNREFUSED on that path).
     fn shutdown(&mut self) {
+        let _ = notify::notify("STOPPING=1");
         let _ = self.poll.registry().deregister(&mut self.listener);
         for p in std::mem::take(&mut self.config.portals) {
             self.apply(vec![Effect::ListenerRemoved(p)]);
