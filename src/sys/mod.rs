@@ -6,4 +6,6 @@
 //! the management protocol: callers in `bs`, `iscsi` and `event` use the safe wrappers.
 #![allow(unsafe_code)]
 
+pub mod aio;
 pub mod crc32c;
+pub mod dio;
