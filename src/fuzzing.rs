@@ -508,6 +508,7 @@ pub fn cdb(data: &[u8]) {
         size: SIZE,
         preferred_blksize: None,
         read_only_fallback: false,
+        access: bs::Access::Buffered,
     });
     disk.size = SIZE;
     disk.path = Some("memfd".to_owned());

@@ -5,6 +5,7 @@
 //! the iSCSI data path. Sources: tgt `usr/bs.c`, `usr/bs_rdwr.c`, `usr/bs_null.c`,
 //! `usr/util.c` `backed_file_open()`.
 
+pub mod aio;
 pub mod null;
 pub mod pool;
 pub mod rdwr;
@@ -12,6 +13,7 @@ pub mod rdwr_io;
 
 use std::fs::File;
 use std::io;
+use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -118,6 +120,60 @@ pub fn lookup(name: &str) -> Option<&'static BsTemplate> {
 /// The store a disk LU gets without `--bstype`: the iSCSI driver's default.
 pub const DEFAULT_BSTYPE: &str = "rdwr";
 
+/// How positioned I/O reaches a LU's media: through the page cache, or with O_DIRECT,
+/// which demands aligned buffers, offsets and lengths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Any buffer, offset and length.
+    Buffered,
+    /// O_DIRECT: buffers at [`crate::sys::dio::MEM_ALIGN`], offsets and lengths multiples
+    /// of `align`, a power of two.
+    Direct {
+        /// Offset and length alignment (statx `stx_dio_offset_align`, else 512).
+        align: u32,
+    },
+}
+
+impl Access {
+    /// The alignment of offsets and lengths (1 when buffered).
+    pub fn align(self) -> u64 {
+        match self {
+            Access::Buffered => 1,
+            Access::Direct { align } => u64::from(align.max(1)),
+        }
+    }
+
+    /// True when `len` bytes at `offset` need no widening: a write of them needs no
+    /// read-modify-write.
+    pub fn is_aligned(self, offset: u64, len: usize) -> bool {
+        let a = self.align();
+        offset % a == 0 && u64::try_from(len).is_ok_and(|l| l % a == 0)
+    }
+
+    /// The aligned span around `len` bytes at `offset`: its start and length.
+    pub fn span(self, offset: u64, len: usize) -> (u64, usize) {
+        let a = self.align();
+        let start = offset - offset % a;
+        let end = offset.saturating_add(u64::try_from(len).unwrap_or(u64::MAX));
+        let end = end.div_ceil(a).saturating_mul(a);
+        (start, usize::try_from(end - start).unwrap_or(usize::MAX))
+    }
+
+    /// What the kernel asks of `file` opened with O_DIRECT (when `direct`), else buffered.
+    fn of(file: &File, direct: bool) -> Self {
+        if !direct {
+            return Access::Buffered;
+        }
+        let align = crate::sys::dio::dio_align(file.as_fd())
+            .ok()
+            .flatten()
+            .map(|a| a.offset)
+            .filter(|a| a.is_power_of_two())
+            .unwrap_or(crate::sys::dio::FALLBACK_ALIGN);
+        Access::Direct { align }
+    }
+}
+
 /// Opened media of a LU.
 #[derive(Debug)]
 pub struct Media {
@@ -130,6 +186,8 @@ pub struct Media {
     pub preferred_blksize: Option<u32>,
     /// The media could only be opened read-only; the LU becomes readonly.
     pub read_only_fallback: bool,
+    /// Buffered or O_DIRECT, with the alignment O_DIRECT needs.
+    pub access: Access,
 }
 
 /// Why media could not be opened. Every variant answers `invalid request` to tgtadm.

@@ -12,5 +12,6 @@ pub fn open() -> Media {
         size: NULL_SIZE,
         preferred_blksize: None,
         read_only_fallback: false,
+        access: super::Access::Buffered,
     }
 }

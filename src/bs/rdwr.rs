@@ -66,11 +66,13 @@ pub fn open(path: &str, oflags: OpenFlags) -> Result<Media, BsError> {
             mode: md.mode(),
         });
     };
+    let access = super::Access::of(&file, oflags.direct);
     Ok(Media {
         file: Some(Arc::new(file)),
         size,
         preferred_blksize,
         read_only_fallback,
+        access,
     })
 }
 

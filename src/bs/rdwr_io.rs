@@ -15,8 +15,8 @@ use nix::errno::Errno;
 use nix::fcntl::{fallocate, posix_fadvise, FallocateFlags, PosixFadviseAdvice};
 use nix::unistd::{lseek, Whence};
 
-/// Buffer alignment for O_DIRECT (the largest logical block size in use).
-const DIRECT_ALIGN: usize = 4096;
+use super::Access;
+use crate::sys::dio::{AlignedBuf, MEM_ALIGN};
 /// Largest buffer a WRITE SAME or zero-fill builds at once.
 const CHUNK: usize = 1 << 20;
 
@@ -229,11 +229,17 @@ impl IoError {
     }
 }
 
-/// Runs `op` on `file` (opened with O_DIRECT when `direct`). Blocks.
-pub fn run(file: &File, direct: bool, op: IoOp) -> Result<IoDone, IoError> {
+/// Runs `op` on `file`, opened as `access` says. Blocks.
+///
+/// With O_DIRECT, every transfer is widened to the file's alignment: a read reads the
+/// aligned span around the bytes asked for, a write whose offset or length is not aligned
+/// reads, patches and writes back the aligned span. Such a read-modify-write is only
+/// atomic if no other write to the LU runs meanwhile: callers run it exclusively (see
+/// [`Access::is_aligned`]).
+pub fn run(file: &File, access: Access, op: IoOp) -> Result<IoDone, IoError> {
     match op {
         IoOp::Read { offset, len, dpo } => {
-            let data = read(file, direct, offset, len)?;
+            let data = read(file, access, offset, len)?;
             if dpo {
                 advise(
                     file,
@@ -251,7 +257,7 @@ pub fn run(file: &File, direct: bool, op: IoOp) -> Result<IoDone, IoError> {
             dpo,
             verify,
         } => {
-            write(file, direct, offset, &data)?;
+            write(file, access, offset, &data)?;
             if sync {
                 file.sync_data().map_err(IoError::Sync)?;
             }
@@ -264,7 +270,7 @@ pub fn run(file: &File, direct: bool, op: IoOp) -> Result<IoDone, IoError> {
                 );
             }
             if verify {
-                let back = read(file, direct, offset, data.len())?;
+                let back = read(file, access, offset, data.len())?;
                 return Ok(compare(&data, &back));
             }
             Ok(IoDone::Done)
@@ -274,7 +280,7 @@ pub fn run(file: &File, direct: bool, op: IoOp) -> Result<IoDone, IoError> {
             expected,
             dpo,
         } => {
-            let back = read(file, direct, offset, expected.len())?;
+            let back = read(file, access, offset, expected.len())?;
             if dpo {
                 advise(
                     file,
@@ -298,7 +304,7 @@ pub fn run(file: &File, direct: bool, op: IoOp) -> Result<IoDone, IoError> {
                     .unwrap_or(usize::MAX)
                     .min(per_chunk);
                 let at = offset + done * to_u64(bs);
-                let back = read(file, direct, at, n * bs)?;
+                let back = read(file, access, at, n * bs)?;
                 for (i, got) in back.chunks(bs).enumerate() {
                     if let IoDone::Miscompare { offset: o } = compare(&block, got) {
                         return Ok(IoDone::Miscompare {
@@ -311,9 +317,9 @@ pub fn run(file: &File, direct: bool, op: IoOp) -> Result<IoDone, IoError> {
             Ok(IoDone::Done)
         }
         IoOp::OrWrite { offset, data, sync } => {
-            let mut cur = read(file, direct, offset, data.len())?;
+            let mut cur = read(file, access, offset, data.len())?;
             cur.iter_mut().zip(&data).for_each(|(c, d)| *c |= d);
-            write(file, direct, offset, &cur)?;
+            write(file, access, offset, &cur)?;
             if sync {
                 file.sync_data().map_err(IoError::Sync)?;
             }
@@ -325,11 +331,11 @@ pub fn run(file: &File, direct: bool, op: IoOp) -> Result<IoDone, IoError> {
             write: new,
             sync,
         } => {
-            let cur = read(file, direct, offset, expected.len())?;
+            let cur = read(file, access, offset, expected.len())?;
             if let miss @ IoDone::Miscompare { .. } = compare(&expected, &cur) {
                 return Ok(miss);
             }
-            write(file, direct, offset, &new)?;
+            write(file, access, offset, &new)?;
             if sync {
                 file.sync_data().map_err(IoError::Sync)?;
             }
@@ -361,7 +367,7 @@ pub fn run(file: &File, direct: bool, op: IoOp) -> Result<IoDone, IoError> {
             stamp,
             sync,
         } => {
-            write_same(file, direct, lba, shift, blocks, &block, stamp)?;
+            write_same(file, access, lba, shift, blocks, &block, stamp)?;
             if sync {
                 file.sync_data().map_err(IoError::Sync)?;
             }
@@ -369,7 +375,7 @@ pub fn run(file: &File, direct: bool, op: IoOp) -> Result<IoDone, IoError> {
         }
         IoOp::Deallocate { ranges } => {
             for (offset, len) in ranges {
-                deallocate(file, direct, offset, len)?;
+                deallocate(file, access, offset, len)?;
             }
             Ok(IoDone::Done)
         }
@@ -406,54 +412,125 @@ fn advise(file: &File, offset: u64, len: u64, advice: PosixFadviseAdvice) {
     let _ = posix_fadvise(file.as_raw_fd(), to_off(offset), to_off(len), advice);
 }
 
-/// A zeroed buffer of `len` bytes whose data starts at a `DIRECT_ALIGN` boundary when
-/// `direct`: the data is `buf[start..start + len]`.
-fn buffer(len: usize, direct: bool) -> (Vec<u8>, usize) {
-    if !direct {
-        return (vec![0; len], 0);
-    }
-    let buf = vec![0u8; len + DIRECT_ALIGN];
-    let start = buf.as_ptr().align_offset(DIRECT_ALIGN);
-    if start < DIRECT_ALIGN {
-        (buf, start)
-    } else {
-        (buf, 0)
+/// `len` zero bytes, page-aligned when the file is opened with O_DIRECT.
+fn buffer(len: usize, access: Access) -> Buf {
+    match access {
+        Access::Buffered => Buf::Plain(vec![0; len]),
+        Access::Direct { .. } => Buf::Aligned(AlignedBuf::zeroed(len)),
     }
 }
 
-/// pread of exactly `len` bytes; end of file is a read error.
-fn read(file: &File, direct: bool, offset: u64, len: usize) -> Result<Vec<u8>, IoError> {
-    let (mut buf, start) = buffer(len, direct);
-    file.read_exact_at(&mut buf[start..start + len], offset)
-        .map_err(|err| IoError::Read { offset, len, err })?;
-    if start > 0 {
-        buf.drain(..start);
-    }
-    buf.truncate(len);
-    Ok(buf)
+/// A transfer buffer: a plain vector, or page-aligned storage for O_DIRECT.
+enum Buf {
+    Plain(Vec<u8>),
+    Aligned(AlignedBuf),
 }
 
-/// pwrite of all of `data`.
-fn write(file: &File, direct: bool, offset: u64, data: &[u8]) -> Result<(), IoError> {
+impl Buf {
+    fn as_mut_slice(&mut self) -> &mut [u8] {
+        match self {
+            Buf::Plain(v) => v,
+            Buf::Aligned(a) => a.as_mut_slice(),
+        }
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Buf::Plain(v) => v,
+            Buf::Aligned(a) => a.as_slice(),
+        }
+    }
+
+    /// `len` bytes from `offset` as a vector.
+    fn into_range(self, offset: usize, len: usize) -> Vec<u8> {
+        match self {
+            Buf::Plain(mut v) => {
+                v.truncate(offset + len);
+                v.drain(..offset.min(v.len()));
+                v
+            }
+            Buf::Aligned(a) => a.into_range(offset, len),
+        }
+    }
+}
+
+/// Reads into `buf` from `offset` until at least `need` bytes are in; end of file before
+/// that is an error. More may arrive: the aligned tail of an O_DIRECT span.
+fn read_at_least(file: &File, buf: &mut [u8], offset: u64, need: usize) -> Result<(), io::Error> {
+    let mut got = 0;
+    while got < need {
+        match file.read_at(&mut buf[got..], offset + to_u64(got)) {
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// pread of exactly `len` bytes; end of file is a read error. With O_DIRECT the aligned
+/// span around them is read.
+fn read(file: &File, access: Access, offset: u64, len: usize) -> Result<Vec<u8>, IoError> {
+    let (start, span) = access.span(offset, len);
+    let skip = usize::try_from(offset - start).unwrap_or(0);
+    let mut buf = buffer(span, access);
+    read_at_least(file, buf.as_mut_slice(), start, skip + len).map_err(|err| IoError::Read {
+        offset,
+        len,
+        err,
+    })?;
+    Ok(buf.into_range(skip, len))
+}
+
+/// pwrite of all of `data`. With O_DIRECT: from a page-aligned copy when `data` is not
+/// page-aligned, and as a read-modify-write of the aligned span when the offset or length
+/// is not aligned.
+fn write(file: &File, access: Access, offset: u64, data: &[u8]) -> Result<(), IoError> {
     let err = |err| IoError::Write {
         offset,
         len: data.len(),
         err,
     };
-    if direct && data.as_ptr().align_offset(DIRECT_ALIGN) != 0 {
-        let (mut buf, start) = buffer(data.len(), true);
-        buf[start..start + data.len()].copy_from_slice(data);
-        file.write_all_at(&buf[start..start + data.len()], offset)
-            .map_err(err)
+    if !access.is_aligned(offset, data.len()) {
+        let (start, span) = access.span(offset, data.len());
+        let skip = usize::try_from(offset - start).unwrap_or(0);
+        let mut buf = buffer(span, access);
+        // Past the end of the file the span reads as zeros, as a buffered write leaves a
+        // gap; the write-back then extends the file to the aligned end.
+        pread_fill(file, buf.as_mut_slice(), start).map_err(err)?;
+        buf.as_mut_slice()[skip..skip + data.len()].copy_from_slice(data);
+        return file.write_all_at(buf.as_slice(), start).map_err(err);
+    }
+    if matches!(access, Access::Direct { .. }) && data.as_ptr().align_offset(MEM_ALIGN) != 0 {
+        let buf = AlignedBuf::from_vec(data.to_vec());
+        file.write_all_at(buf.as_slice(), offset).map_err(err)
     } else {
         file.write_all_at(data, offset).map_err(err)
     }
 }
 
+/// Reads as much of `buf` as the file holds from `offset`; what lies past the end of the
+/// file stays as it is (zeros).
+fn pread_fill(file: &File, buf: &mut [u8], offset: u64) -> Result<(), io::Error> {
+    let mut got = 0;
+    while got < buf.len() {
+        match file.read_at(&mut buf[got..], offset + to_u64(got)) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            // An O_DIRECT read resumed at an unaligned end of file.
+            Err(e) if got > 0 && e.raw_os_error() == Some(libc::EINVAL) => break,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 /// Writes `block` to `blocks` blocks from `lba`, a chunk of blocks per pwrite.
 fn write_same(
     file: &File,
-    direct: bool,
+    access: Access,
     lba: u64,
     shift: u32,
     blocks: u64,
@@ -463,8 +540,8 @@ fn write_same(
     let bs = block.len().max(1);
     let per_chunk = (CHUNK / bs).max(1);
     let fill = usize::try_from(blocks).unwrap_or(usize::MAX).min(per_chunk);
-    let (mut buf, start) = buffer(fill * bs, direct);
-    for b in buf[start..start + fill * bs].chunks_mut(bs) {
+    let mut buf = buffer(fill * bs, access);
+    for b in buf.as_mut_slice().chunks_mut(bs) {
         b.copy_from_slice(block);
     }
     let mut done = 0u64;
@@ -472,7 +549,7 @@ fn write_same(
         let n = usize::try_from(blocks - done)
             .unwrap_or(usize::MAX)
             .min(fill);
-        let chunk = &mut buf[start..start + n * bs];
+        let chunk = &mut buf.as_mut_slice()[..n * bs];
         for (i, b) in chunk.chunks_mut(bs).enumerate() {
             let this = lba + done + to_u64(i);
             match stamp {
@@ -482,7 +559,7 @@ fn write_same(
                 Stamp::Lba64 => b[..8].copy_from_slice(&this.to_be_bytes()),
             }
         }
-        write(file, false, (lba + done) << shift, chunk)?;
+        write(file, access, (lba + done) << shift, chunk)?;
         done += to_u64(n);
     }
     Ok(())
@@ -490,7 +567,7 @@ fn write_same(
 
 /// Punches a hole; where punching is not supported, writes zeros instead.
 /// tgt: usr/util.c `unmap_file_region()`
-fn deallocate(file: &File, direct: bool, offset: u64, len: u64) -> Result<(), IoError> {
+fn deallocate(file: &File, access: Access, offset: u64, len: u64) -> Result<(), IoError> {
     if len == 0 {
         return Ok(());
     }
@@ -498,7 +575,7 @@ fn deallocate(file: &File, direct: bool, offset: u64, len: u64) -> Result<(), Io
     match fallocate(file.as_raw_fd(), flags, to_off(offset), to_off(len)) {
         Ok(()) => Ok(()),
         Err(Errno::EOPNOTSUPP | Errno::ENOSYS | Errno::EINVAL | Errno::ENODEV) => {
-            zero_fill(file, direct, offset, len)
+            zero_fill(file, access, offset, len)
         }
         Err(e) => Err(IoError::Deallocate {
             offset,
@@ -508,13 +585,13 @@ fn deallocate(file: &File, direct: bool, offset: u64, len: u64) -> Result<(), Io
     }
 }
 
-fn zero_fill(file: &File, direct: bool, offset: u64, len: u64) -> Result<(), IoError> {
+fn zero_fill(file: &File, access: Access, offset: u64, len: u64) -> Result<(), IoError> {
     let size = usize::try_from(len).unwrap_or(usize::MAX).min(CHUNK);
-    let (buf, start) = buffer(size, direct);
+    let buf = buffer(size, access);
     let mut done = 0u64;
     while done < len {
         let n = usize::try_from(len - done).unwrap_or(usize::MAX).min(size);
-        write(file, false, offset + done, &buf[start..start + n])?;
+        write(file, access, offset + done, &buf.as_slice()[..n])?;
         done += to_u64(n);
     }
     Ok(())
@@ -585,6 +662,8 @@ fn lba_status(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const DIRECT: Access = Access::Direct { align: 512 };
     use std::io::Write as _;
 
     fn temp(data: &[u8]) -> (File, std::path::PathBuf) {
@@ -616,7 +695,7 @@ mod tests {
         assert_eq!(
             run(
                 &f,
-                false,
+                Access::Buffered,
                 IoOp::Read {
                     offset: 10,
                     len: 3,
@@ -628,7 +707,7 @@ mod tests {
         );
         run(
             &f,
-            false,
+            Access::Buffered,
             IoOp::Write {
                 offset: 100,
                 data: vec![9; 4],
@@ -641,7 +720,7 @@ mod tests {
         assert_eq!(std::fs::read(&p).unwrap()[99..105], [1, 9, 9, 9, 9, 1]);
         let e = run(
             &f,
-            false,
+            Access::Buffered,
             IoOp::Read {
                 offset: 4000,
                 len: 512,
@@ -660,7 +739,7 @@ mod tests {
         cmp[300] = 6;
         let r = run(
             &f,
-            false,
+            Access::Buffered,
             IoOp::CompareAndWrite {
                 offset: 512,
                 compare: cmp,
@@ -679,7 +758,7 @@ mod tests {
         let (f, p) = temp(&[0u8; 4096]);
         run(
             &f,
-            false,
+            Access::Buffered,
             IoOp::WriteSame {
                 lba: 2,
                 shift: 9,
@@ -725,10 +804,10 @@ mod tests {
             dpo: false,
             verify: true,
         };
-        assert_eq!(run(&f, true, io).unwrap(), IoDone::Done);
+        assert_eq!(run(&f, DIRECT, io).unwrap(), IoDone::Done);
         let r = run(
             &f,
-            true,
+            DIRECT,
             IoOp::Read {
                 offset: 0,
                 len: 8192,
@@ -743,11 +822,78 @@ mod tests {
     }
 
     #[test]
+    fn direct_io_widens_unaligned_transfers_to_the_span() {
+        use std::os::unix::fs::OpenOptionsExt;
+        // ext4 here: O_DIRECT demands 512-byte offsets and lengths.
+        let p = std::path::Path::new("/var/tmp")
+            .join(format!("tgt-rdwr-io-span-{}", std::process::id()));
+        let orig: Vec<u8> = (0..8192u32)
+            .map(|i| u8::try_from(i % 251).unwrap())
+            .collect();
+        std::fs::write(&p, &orig).unwrap();
+        let Ok(f) = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_DIRECT)
+            .open(&p)
+        else {
+            eprintln!("skipped: /var/tmp does not support O_DIRECT");
+            let _ = std::fs::remove_file(&p);
+            return;
+        };
+        let read = |offset: u64, len: usize| {
+            run(
+                &f,
+                DIRECT,
+                IoOp::Read {
+                    offset,
+                    len,
+                    dpo: false,
+                },
+            )
+            .unwrap()
+        };
+        assert_eq!(read(10, 100), IoDone::Data(orig[10..110].to_vec()));
+        assert_eq!(read(500, 1000), IoDone::Data(orig[500..1500].to_vec()));
+        // A partial block, as a WRITE whose data-out is shorter than its transfer length.
+        let io = IoOp::Write {
+            offset: 1024,
+            data: vec![0xee; 200],
+            sync: false,
+            dpo: false,
+            verify: true,
+        };
+        assert_eq!(run(&f, DIRECT, io).unwrap(), IoDone::Done);
+        let mut want = orig.clone();
+        want[1024..1224].fill(0xee);
+        assert_eq!(std::fs::read(&p).unwrap(), want);
+        let io = IoOp::Compare {
+            offset: 1000,
+            expected: want[1000..1300].to_vec(),
+            dpo: false,
+        };
+        assert_eq!(run(&f, DIRECT, io).unwrap(), IoDone::Done);
+        // Reading past the end is still an error.
+        let e = run(
+            &f,
+            DIRECT,
+            IoOp::Read {
+                offset: 8000,
+                len: 300,
+                dpo: false,
+            },
+        )
+        .unwrap_err();
+        assert!(matches!(e, IoError::Read { .. }));
+        std::fs::remove_file(p).unwrap();
+    }
+
+    #[test]
     fn holes_are_reported_per_block() {
         let (f, p) = temp(&[0xaau8; 64 * 1024]);
         run(
             &f,
-            false,
+            Access::Buffered,
             IoOp::Deallocate {
                 ranges: vec![(16384, 8192)],
             },
@@ -755,7 +901,7 @@ mod tests {
         .unwrap();
         let back = run(
             &f,
-            false,
+            Access::Buffered,
             IoOp::Read {
                 offset: 16384,
                 len: 8192,
@@ -766,7 +912,7 @@ mod tests {
         assert_eq!(back, IoDone::Data(vec![0; 8192]));
         let IoDone::Extents(e) = run(
             &f,
-            false,
+            Access::Buffered,
             IoOp::LbaStatus {
                 lba: 0,
                 end: 128,

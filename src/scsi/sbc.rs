@@ -21,7 +21,7 @@ use std::ops::ControlFlow;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use crate::bs::rdwr_io::{self, IoDone, IoError, IoOp, Stamp};
-use crate::bs::BsKind;
+use crate::bs::{Access, BsKind};
 
 use super::cdb::Opcode;
 use super::exec::{cut, done, ensure, fail, illegal, Outcome, Reply, Req, Step};
@@ -51,7 +51,8 @@ struct Disk {
     la_lba: u16,
     /// `None` for the null store.
     file: Option<Arc<File>>,
-    direct: bool,
+    /// Buffered or O_DIRECT (with its alignment).
+    access: Access,
     gate: Arc<RwLock<()>>,
 }
 
@@ -78,7 +79,7 @@ impl Disk {
             lbppbe: c.attrs.lbppbe,
             la_lba: c.attrs.la_lba,
             file,
-            direct: c.bsoflags.direct,
+            access: c.media.as_ref().map_or(Access::Buffered, |m| m.access),
             gate,
         }
     }
@@ -120,15 +121,15 @@ impl Disk {
             return fail(SenseKey::NOT_READY, asc::MEDIUM_NOT_PRESENT);
         };
         let gate = Arc::clone(&self.gate);
-        let direct = self.direct;
+        let access = self.access;
         let lun = req.lu.lun;
         req.spawn(move || {
             let result = if exclusive {
                 let _held = gate.write().unwrap_or_else(PoisonError::into_inner);
-                rdwr_io::run(&file, direct, op)
+                rdwr_io::run(&file, access, op)
             } else {
                 let _held = gate.read().unwrap_or_else(PoisonError::into_inner);
-                rdwr_io::run(&file, direct, op)
+                rdwr_io::run(&file, access, op)
             };
             match result {
                 Ok(IoDone::Miscompare { offset }) => Outcome::check(Sense::with_info(
@@ -229,14 +230,18 @@ pub(crate) fn write(req: &mut Req<'_>) -> Step<Reply> {
         Opcode::WRITE_AND_VERIFY_10 | Opcode::WRITE_AND_VERIFY_12 | Opcode::WRITE_AND_VERIFY_16
     );
     let fua = !is_6_byte(op) && !verify && b1 & 0x08 != 0;
+    let offset = d.bytes(lba);
+    // With O_DIRECT a partial block (fewer bytes sent than the transfer length) is a
+    // read-modify-write, which must not interleave with other writes.
+    let rmw = !d.access.is_aligned(offset, data.len());
     let io = IoOp::Write {
-        offset: d.bytes(lba),
+        offset,
         data,
         sync: fua || !d.wce,
         dpo: !is_6_byte(op) && b1 & 0x10 != 0,
         verify,
     };
-    d.submit(req, io, false, consumed(bytes))
+    d.submit(req, io, rmw, consumed(bytes))
 }
 
 /// VERIFY(10/12/16): BYTCHK 00b checks the range only, 01b compares the data-out with the
