@@ -6,6 +6,7 @@
 //! `usr/util.c` `backed_file_open()`.
 
 pub mod aio;
+pub mod gate;
 pub mod null;
 pub mod pool;
 pub mod rdwr;
