@@ -2,7 +2,8 @@
 //! and `tgt-admin`.
 //!
 //! Architecture (see `shared/DESIGN.md`); dependencies point one way, from the bottom up:
-//! - [`bs`]: backing stores (`--bstype`): opening media, the store registry.
+//! - [`bs`]: backing stores (`--bstype`): opening media, the store registry, the I/O
+//!   engines (worker pool for rdwr, native AIO for aio).
 //! - [`scsi`]: SCSI device types, logical units and their command set (SPC/SBC, the LUN 0
 //!   controller), transport-free: `scsi::exec::execute` runs one command.
 //! - [`tgt`]: the core configuration tgtadm edits: targets, LUs, ACLs, accounts, drivers.
@@ -12,7 +13,7 @@
 //! - [`event`]: the main mio loop that owns the sockets.
 //! - [`getopt`]: GNU `getopt_long`-compatible argument scanning for tgtd and tgtadm.
 //! - [`log`]: the run-time debug switch.
-//! - [`sys`]: every `unsafe` operation, behind safe functions (CRC32C so far).
+//! - [`sys`]: every `unsafe` operation, behind safe functions (CRC32C, native AIO, statx).
 #![deny(clippy::print_stdout)]
 
 pub mod bs;

@@ -1,9 +1,11 @@
 //! Backing stores: the registry of `--bstype` names and opening the media behind a LU.
 //!
-//! Owns what a store accepts (`bsoflags`), how its media is opened and sized. It must not
-//! know about targets or transports. The I/O path (worker pool, completions) arrives with
-//! the iSCSI data path. Sources: tgt `usr/bs.c`, `usr/bs_rdwr.c`, `usr/bs_null.c`,
-//! `usr/util.c` `backed_file_open()`.
+//! Owns what a store accepts (`bsoflags`), how its media is opened and sized, and the
+//! I/O engines: blocking operations on the shared worker pool ([`rdwr_io`], [`pool`]),
+//! Linux native AIO for the aio store ([`aio`]), and the LU's media access gate
+//! ([`gate`]). It must not know about targets, SCSI or transports. Sources: tgt
+//! `usr/bs.c`, `usr/bs_rdwr.c`, `usr/bs_aio.c`, `usr/bs_null.c`, `usr/util.c`
+//! `backed_file_open()`.
 
 pub mod aio;
 pub mod gate;
@@ -96,10 +98,13 @@ pub enum BsKind {
     Rdwr,
     /// No media: every command succeeds, reads return zeros.
     Null,
+    /// Like rdwr, but always O_DIRECT, and READ/WRITE through Linux native AIO.
+    Aio,
 }
 
-/// Every store this daemon provides, in the order `sys show` lists them.
-/// COMPAT: C tgt also lists aio, sg, bsg, ssc, smc, mmc and sheepdog; we list what we run.
+/// Every store this daemon provides, in the order `sys show` lists them (tgt lists aio
+/// last: it registers first).
+/// COMPAT: C tgt also lists sg, bsg, ssc, smc, mmc and sheepdog; we list what we run.
 pub const TEMPLATES: &[BsTemplate] = &[
     BsTemplate {
         name: "null",
@@ -110,6 +115,13 @@ pub const TEMPLATES: &[BsTemplate] = &[
         name: "rdwr",
         oflags_supported: OpenFlags::SYNC_DIRECT,
         kind: BsKind::Rdwr,
+    },
+    // tgt: usr/bs_aio.c registers no `bs_oflags_supported`: `--bsoflags` is refused, and
+    // the media is always opened O_DIRECT.
+    BsTemplate {
+        name: "aio",
+        oflags_supported: OpenFlags::NONE,
+        kind: BsKind::Aio,
     },
 ];
 
@@ -228,6 +240,16 @@ impl BsTemplate {
         match self.kind {
             BsKind::Rdwr => rdwr::open(path, oflags),
             BsKind::Null => Ok(null::open()),
+            // tgt: `bs_aio_open()`: O_RDWR|O_DIRECT, read-only on EACCES/EROFS. Where the
+            // file system refuses O_DIRECT (tmpfs before Linux 6.6) the open fails and so
+            // does the LU creation, as in tgt.
+            BsKind::Aio => rdwr::open(
+                path,
+                OpenFlags {
+                    direct: true,
+                    ..oflags
+                },
+            ),
         }
     }
 }

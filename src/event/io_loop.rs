@@ -3,6 +3,11 @@
 //! snapshots ([`ViewCell`]), SCSI completions from backing-store workers through a queue
 //! and the loop's `Waker`.
 //!
+//! READ and WRITE of aio LUs are submitted here with native AIO: the SCSI layer hands
+//! them to the loop's completer ([`Completer::submit_aio`]), the loop submits them in a
+//! batch after each round of input, reaps them when its [`AioQueue`]'s eventfd (in this
+//! `Poll`) is readable, and ends their commands on this thread (tgt: usr/bs_aio.c).
+//!
 //! The connection logic is sans-IO ([`Connection`]); this file only moves bytes: it reads
 //! what the PDU framer asks for, hands complete PDUs over, writes the queued PDUs with
 //! vectored writes, runs the NOP-In probe tick, and registers sessions.
@@ -10,15 +15,19 @@
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::thread::JoinHandle;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::thread::{JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
+use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token, Waker};
 
+use crate::bs::aio::{self, AioJob, AioQueue};
 use crate::bs::pool::WorkerPool;
+use crate::bs::rdwr_io::{IoDone, IoError};
 use crate::iscsi::chap;
 use crate::iscsi::conn::{Connection, Event as ConnEvent, Payload};
 use crate::iscsi::login::{Auth, Established, LoginEnv, SessionChoice, TargetAccess};
@@ -81,24 +90,86 @@ impl Mailbox {
     }
 }
 
-/// Completions from backing-store workers to one loop.
+/// Completions from backing-store workers to one loop, and the native AIO jobs of
+/// aio LUs for the loop to submit.
 #[derive(Debug)]
 struct Completions {
     queue: Mutex<Vec<(u64, Response)>>,
+    aio: Mutex<Vec<AioJob>>,
     waker: Arc<Waker>,
+    /// The loop's thread: what it queues itself it handles before it polls again,
+    /// without a wake.
+    owner: OnceLock<ThreadId>,
+}
+
+impl Completions {
+    fn wake(&self) {
+        if self.owner.get() != Some(&std::thread::current().id()) {
+            let _ = self.waker.wake();
+        }
+    }
+
+    /// True when AIO jobs wait to be submitted.
+    fn aio_pending(&self) -> bool {
+        !self
+            .aio
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_empty()
+    }
+
+    /// True when something is queued: the loop must not wait in poll.
+    fn pending(&self) -> bool {
+        self.aio_pending()
+            || !self
+                .queue
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .is_empty()
+    }
 }
 
 impl Completer for Completions {
     fn complete(&self, tag: u64, response: Response) {
         self.queue
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .unwrap_or_else(PoisonError::into_inner)
             .push((tag, response));
-        let _ = self.waker.wake();
+        self.wake();
+    }
+
+    fn submit_aio(&self, job: AioJob) -> Result<(), AioJob> {
+        self.aio
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(job);
+        self.wake();
+        Ok(())
     }
 }
 
+/// Runs an AIO job with blocking calls on a backing-store worker.
+fn run_blocking(pool: &WorkerPool, job: AioJob) {
+    if let Err(e) = pool.submit(Box::new(move || job.run_blocking())) {
+        tracing::error!(error = %e, "cannot queue backing-store i/o");
+    }
+}
+
+/// The result handler of an AIO transfer: ends the SCSI command.
+struct AioDone(Box<dyn FnOnce(Result<IoDone, IoError>) + Send>);
+
+impl std::fmt::Debug for AioDone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AioDone")
+    }
+}
+
+/// How long a stopping loop waits for its AIO transfers in flight.
+const AIO_DRAIN: Duration = Duration::from_secs(30);
+
 const WAKER: Token = Token(0);
+/// The loop's AIO eventfd; connection tokens never reach it.
+const AIO: Token = Token(usize::MAX);
 /// Tokens for connections are slot + 1.
 fn conn_token(slot: usize) -> Token {
     Token(slot + 1)
@@ -153,8 +224,11 @@ pub fn start(n: usize, shared: Arc<Shared>) -> io::Result<(Vec<Mailbox>, Vec<Joi
             mailbox,
             completions: Arc::new(Completions {
                 queue: Mutex::new(Vec::new()),
+                aio: Mutex::new(Vec::new()),
                 waker,
+                owner: OnceLock::new(),
             }),
+            aio: None,
             slots: Vec::new(),
             generation: 0,
             tags: HashMap::new(),
@@ -181,6 +255,9 @@ struct IoLoop {
     shared: Arc<Shared>,
     mailbox: Mailbox,
     completions: Arc<Completions>,
+    /// Native AIO for aio LUs, set up when the first job arrives; `Err` when that failed
+    /// (the jobs then run on workers).
+    aio: Option<Result<AioQueue<AioDone>, ()>>,
     slots: Vec<Option<Slot>>,
     generation: u64,
     tags: HashMap<u64, (usize, u64, u32)>,
@@ -346,10 +423,16 @@ fn deliver(s: &mut Slot, shared: &Shared, view: &Arc<IscsiView>) -> Result<(), S
 
 impl IoLoop {
     fn run(&mut self) {
+        let _ = self.completions.owner.set(std::thread::current().id());
         let mut events = Events::with_capacity(256);
         let mut last_tick = Instant::now();
         while !self.stop {
-            let timeout = Duration::from_secs(1).saturating_sub(last_tick.elapsed());
+            // Work this thread queued for itself (it does not wake itself) comes first.
+            let timeout = if self.completions.pending() {
+                Duration::ZERO
+            } else {
+                Duration::from_secs(1).saturating_sub(last_tick.elapsed())
+            };
             if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
                 if e.kind() == ErrorKind::Interrupted {
                     continue;
@@ -357,9 +440,11 @@ impl IoLoop {
                 tracing::error!(error = %e, "I/O loop poll failed");
                 return;
             }
+            let mut aio_ready = false;
             for ev in events.iter() {
                 match ev.token() {
                     WAKER => {}
+                    AIO => aio_ready = true,
                     Token(t) => {
                         let slot = t - 1;
                         if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
@@ -372,6 +457,10 @@ impl IoLoop {
                 }
             }
             self.inbox();
+            if aio_ready {
+                self.reap_aio();
+            }
+            self.pump_aio();
             self.drain_completions();
             if last_tick.elapsed() >= Duration::from_secs(1) {
                 last_tick = Instant::now();
@@ -380,6 +469,116 @@ impl IoLoop {
         }
         for slot in 0..self.slots.len() {
             self.close(slot);
+        }
+        self.drain_aio();
+    }
+
+    /// Sets up the loop's native AIO queue and watches its eventfd. On failure (for
+    /// instance /proc/sys/fs/aio-max-nr reached) aio LUs run on workers.
+    fn setup_aio(&self) -> Result<AioQueue<AioDone>, ()> {
+        let q = AioQueue::new().map_err(|e| {
+            tracing::error!(error = %e, "cannot set up native AIO; aio LUs use worker threads");
+        })?;
+        let raw = q.as_raw_fd();
+        self.poll
+            .registry()
+            .register(&mut SourceFd(&raw), AIO, Interest::READABLE)
+            .map_err(|e| {
+                tracing::error!(error = %e, "cannot watch the AIO eventfd; aio LUs use worker threads");
+            })?;
+        tracing::debug!(
+            loop_index = self.index,
+            depth = aio::DEPTH,
+            "native AIO set up"
+        );
+        Ok(q)
+    }
+
+    /// Submits the AIO jobs queued for this loop (from its own commands, or from other
+    /// threads that started held-back commands), in one batch after a round of input, as
+    /// tgt's bs_aio does at the end of a PDU batch.
+    fn pump_aio(&mut self) {
+        let jobs = std::mem::take(
+            &mut *self
+                .completions
+                .aio
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        if jobs.is_empty() {
+            return;
+        }
+        if self.aio.is_none() {
+            self.aio = Some(self.setup_aio());
+        }
+        let pool = &self.shared.pool;
+        let Some(Ok(q)) = self.aio.as_mut() else {
+            jobs.into_iter().for_each(|job| run_blocking(pool, job));
+            return;
+        };
+        for AioJob {
+            file,
+            access,
+            io,
+            done,
+        } in jobs
+        {
+            if let Err(back) = q.push(AioDone(done), file, access, io) {
+                // The SCSI layer sends only aligned writes; should one arrive, a worker
+                // does it with the same outcome.
+                let job = AioJob {
+                    file: back.file,
+                    access,
+                    io: back.io,
+                    done: back.tag.0,
+                };
+                run_blocking(pool, job);
+            }
+        }
+        q.flush();
+    }
+
+    /// Reaps finished AIO transfers and ends their commands; submits what waited.
+    fn reap_aio(&mut self) {
+        let Some(Ok(q)) = self.aio.as_mut() else {
+            return;
+        };
+        let mut done = Vec::new();
+        if let Err(e) = q.reap(&mut done) {
+            tracing::error!(error = %e, "io_getevents failed");
+        }
+        for (finish, result) in done {
+            (finish.0)(result);
+        }
+    }
+
+    /// At shutdown, after the connections are closed: lets the AIO transfers in flight
+    /// finish (their responses have nowhere to go), so nothing outlives the loop.
+    fn drain_aio(&mut self) {
+        let deadline = Instant::now() + AIO_DRAIN;
+        loop {
+            self.pump_aio();
+            let Some(Ok(q)) = self.aio.as_mut() else {
+                return;
+            };
+            if q.is_idle() && !self.completions.aio_pending() {
+                return;
+            }
+            if Instant::now() >= deadline {
+                tracing::error!(
+                    in_flight = q.in_flight(),
+                    "AIO transfers still in flight at shutdown"
+                );
+                return;
+            }
+            let mut done = Vec::new();
+            if let Err(e) = q.wait(&mut done, Duration::from_millis(100)) {
+                tracing::error!(error = %e, "io_getevents failed");
+                return;
+            }
+            for (finish, result) in done {
+                (finish.0)(result);
+            }
         }
     }
 

@@ -6,6 +6,8 @@
 
 use std::sync::Arc;
 
+use crate::bs::aio::AioJob;
+
 /// An I_T nexus id: the iSCSI session's TSIH-based id as tgt numbers it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct NexusId(pub u64);
@@ -129,6 +131,14 @@ impl Response {
 pub trait Completer: Send + Sync + std::fmt::Debug {
     /// Delivers the outcome of the command with transport tag `tag`.
     fn complete(&self, tag: u64, response: Response);
+
+    /// Takes a READ or WRITE of an aio LU to submit with native AIO on the transport's
+    /// loop, which reaps it there and runs its `done` (which calls [`Completer::complete`]).
+    /// May be called from any thread. The job comes back when there is no such loop; the
+    /// SCSI layer then runs it on a backing-store worker.
+    fn submit_aio(&self, job: AioJob) -> Result<(), AioJob> {
+        Err(job)
+    }
 }
 
 /// Shared handle to a completer.

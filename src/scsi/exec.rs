@@ -43,10 +43,14 @@
 //! medium present; then the handler.
 
 use std::collections::BTreeMap;
+use std::fs::File;
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
+use crate::bs::aio::{AioIo, AioJob};
 use crate::bs::pool::WorkerPool;
+use crate::bs::rdwr_io::{IoDone, IoError};
+use crate::bs::Access;
 
 use super::cdb::{Cdb, Opcode};
 use super::cmd::{Command, CompleterRef, NexusId, Response, Status};
@@ -567,6 +571,37 @@ impl Req<'_> {
     pub(crate) fn spawn(&self, job: impl FnOnce() -> Outcome + Send + 'static) -> Step<Reply> {
         let done = self.completion();
         match self.ctx.pool.submit(Box::new(move || done.deliver(job()))) {
+            Ok(()) => ControlFlow::Continue(Reply::Queued),
+            Err(e) => {
+                tracing::error!(lun = self.lu.lun, error = %e, "cannot queue backing-store i/o");
+                fail(SenseKey::HARDWARE_ERROR, asc::INTERNAL_TGT_FAILURE)
+            }
+        }
+    }
+
+    /// Hands a READ or WRITE of an aio LU to the transport's loop, which submits it with
+    /// native AIO and, once reaped there, passes the result through `job` to the
+    /// completer. A completer without a loop gives it back: it then runs with blocking
+    /// calls on a backing-store worker, with the same outcome. tgt: usr/bs_aio.c
+    /// `bs_aio_cmd_submit()`
+    pub(crate) fn spawn_aio(
+        &self,
+        file: Arc<File>,
+        access: Access,
+        io: AioIo,
+        job: impl FnOnce(Result<IoDone, IoError>) -> Outcome + Send + 'static,
+    ) -> Step<Reply> {
+        let done = self.completion();
+        let aio = AioJob {
+            file,
+            access,
+            io,
+            done: Box::new(move |result| done.deliver(job(result))),
+        };
+        let Err(aio) = self.ctx.completer.submit_aio(aio) else {
+            return ControlFlow::Continue(Reply::Queued);
+        };
+        match self.ctx.pool.submit(Box::new(move || aio.run_blocking())) {
             Ok(()) => ControlFlow::Continue(Reply::Queued),
             Err(e) => {
                 tracing::error!(lun = self.lu.lun, error = %e, "cannot queue backing-store i/o");

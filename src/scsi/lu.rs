@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use crate::bs::gate::IoGate;
 use crate::bs::{self, BsTemplate, Media, OpenFlags};
 use crate::mgmt::params::{atoi, items, match_str, strtol, truncate_to_u32};
 use crate::mgmt::wire::ErrCode;
@@ -164,7 +165,7 @@ pub struct LuState {
     pub ports: BTreeMap<NexusId, String>,
     /// Media access gate: ordinary I/O holds it shared, read-modify-write commands
     /// (COMPARE AND WRITE, ORWRITE) exclusively, so they are atomic against other writes.
-    pub io_gate: Arc<RwLock<()>>,
+    pub io_gate: Arc<IoGate>,
     /// Running and held-back commands, by task attribute. SAM-5 §8
     pub tasks: TaskSet,
 }

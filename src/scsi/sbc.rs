@@ -18,8 +18,10 @@
 
 use std::fs::File;
 use std::ops::ControlFlow;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::Arc;
 
+use crate::bs::aio::AioIo;
+use crate::bs::gate::IoGate;
 use crate::bs::rdwr_io::{self, IoDone, IoError, IoOp, Stamp};
 use crate::bs::{Access, BsKind};
 
@@ -53,7 +55,9 @@ struct Disk {
     file: Option<Arc<File>>,
     /// Buffered or O_DIRECT (with its alignment).
     access: Access,
-    gate: Arc<RwLock<()>>,
+    gate: Arc<IoGate>,
+    /// READ and WRITE go to the submitting loop's native AIO queue.
+    aio: bool,
 }
 
 impl Disk {
@@ -68,7 +72,7 @@ impl Disk {
             .is_some_and(|b| b & 0x04 != 0);
         let file = match c.bst.kind {
             BsKind::Null => None,
-            BsKind::Rdwr => c.media.as_ref().and_then(|m| m.file.clone()),
+            BsKind::Rdwr | BsKind::Aio => c.media.as_ref().and_then(|m| m.file.clone()),
         };
         Self {
             shift: c.blk_shift,
@@ -81,6 +85,7 @@ impl Disk {
             file,
             access: c.media.as_ref().map_or(Access::Buffered, |m| m.access),
             gate,
+            aio: c.bst.kind == BsKind::Aio,
         }
     }
 
@@ -125,25 +130,80 @@ impl Disk {
         let lun = req.lu.lun;
         req.spawn(move || {
             let result = if exclusive {
-                let _held = gate.write().unwrap_or_else(PoisonError::into_inner);
+                let _held = gate.exclusive();
                 rdwr_io::run(&file, access, op)
             } else {
-                let _held = gate.read().unwrap_or_else(PoisonError::into_inner);
+                let _held = gate.shared();
                 rdwr_io::run(&file, access, op)
             };
-            match result {
-                Ok(IoDone::Miscompare { offset }) => Outcome::check(Sense::with_info(
-                    SenseKey::MISCOMPARE,
-                    asc::MISCOMPARE_DURING_VERIFY,
-                    offset,
-                )),
-                Ok(d) => finish(d),
-                Err(e) => {
-                    tracing::warn!(lun, error = %e, "backing-store i/o failed");
-                    Outcome::check(io_failure(&e))
-                }
-            }
+            outcome(lun, result, finish)
         })
+    }
+
+    /// READ or WRITE: an aio LU hands it to the native AIO queue of the loop that
+    /// submitted the command, unless it is exclusive (a partial-block write with
+    /// O_DIRECT), verifies, or the gate is not free now (a read-modify-write holds or
+    /// waits for it); everything else, and every other store, goes to a worker as
+    /// [`Disk::submit`] does. The outcome is the same either way.
+    fn transfer(
+        &self,
+        req: &Req<'_>,
+        op: IoOp,
+        exclusive: bool,
+        finish: impl FnOnce(IoDone) -> Outcome + Send + 'static,
+    ) -> Step<Reply> {
+        let eligible = self.aio
+            && !exclusive
+            && matches!(op, IoOp::Read { .. } | IoOp::Write { verify: false, .. });
+        let hold = if eligible {
+            self.gate.try_shared()
+        } else {
+            None
+        };
+        let (Some(hold), Some(file)) = (hold, self.file.clone()) else {
+            return self.submit(req, op, exclusive, finish);
+        };
+        let io = match op {
+            // DPO only advises the page cache, which O_DIRECT bypasses.
+            IoOp::Read { offset, len, .. } => AioIo::Read { offset, len },
+            IoOp::Write {
+                offset, data, sync, ..
+            } => AioIo::Write {
+                offset,
+                data,
+                dsync: sync,
+            },
+            other => {
+                drop(hold);
+                return self.submit(req, other, exclusive, finish);
+            }
+        };
+        let lun = req.lu.lun;
+        req.spawn_aio(file, self.access, io, move |result| {
+            drop(hold);
+            outcome(lun, result, finish)
+        })
+    }
+}
+
+/// The outcome of a finished media operation: MISCOMPARE with the offset of the first
+/// difference, `finish` on success, the sense of the failure otherwise.
+fn outcome(
+    lun: u64,
+    result: Result<IoDone, IoError>,
+    finish: impl FnOnce(IoDone) -> Outcome,
+) -> Outcome {
+    match result {
+        Ok(IoDone::Miscompare { offset }) => Outcome::check(Sense::with_info(
+            SenseKey::MISCOMPARE,
+            asc::MISCOMPARE_DURING_VERIFY,
+            offset,
+        )),
+        Ok(d) => finish(d),
+        Err(e) => {
+            tracing::warn!(lun, error = %e, "backing-store i/o failed");
+            Outcome::check(io_failure(&e))
+        }
     }
 }
 
@@ -192,7 +252,7 @@ pub(crate) fn read(req: &mut Req<'_>) -> Step<Reply> {
     }
     let dpo = !is_6_byte(op) && b1 & 0x10 != 0;
     let offset = d.bytes(lba);
-    d.submit(
+    d.transfer(
         req,
         IoOp::Read {
             offset,
@@ -241,7 +301,7 @@ pub(crate) fn write(req: &mut Req<'_>) -> Step<Reply> {
         dpo: !is_6_byte(op) && b1 & 0x10 != 0,
         verify,
     };
-    d.submit(req, io, rmw, consumed(bytes))
+    d.transfer(req, io, rmw, consumed(bytes))
 }
 
 /// VERIFY(10/12/16): BYTCHK 00b checks the range only, 01b compares the data-out with the
@@ -1267,5 +1327,268 @@ mod tests {
         });
         assert_good(&h.run(&write10(0, 1), &[4; 512], 0));
         assert_eq!(h.file.as_ref().unwrap().contents()[0], 4);
+    }
+
+    /// An aio LU answers every command as an rdwr LU does, with READ and WRITE through
+    /// a real native AIO queue (reaped on a thread of its own, like an I/O loop), on a
+    /// file system that demands O_DIRECT alignment (ext4 in /var/tmp) and on tmpfs.
+    mod aio_equals_rdwr {
+        use super::*;
+        use crate::bs::aio::{AioJob, AioQueue};
+        use crate::bs::rdwr_io::{IoDone, IoError};
+        use crate::bs::{self, OpenFlags};
+        use crate::scsi::cmd::{Completer, CompleterRef, Response};
+        use crate::scsi::lu::LogicalUnit;
+        use crate::scsi::DeviceType;
+        use std::path::PathBuf;
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        use std::sync::mpsc::{self, Sender};
+        use std::sync::{Arc, Mutex};
+        use std::time::Duration;
+
+        struct Done(Box<dyn FnOnce(Result<IoDone, IoError>) + Send>);
+        impl std::fmt::Debug for Done {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("Done")
+            }
+        }
+
+        /// A completer with an AIO queue served by a reaper thread.
+        #[derive(Debug)]
+        struct AioLoop {
+            tx: Mutex<Sender<(u64, Response)>>,
+            jobs: Arc<Mutex<Vec<AioJob>>>,
+            stop: Arc<AtomicBool>,
+        }
+
+        impl Completer for AioLoop {
+            fn complete(&self, tag: u64, response: Response) {
+                let _ = self.tx.lock().unwrap().send((tag, response));
+            }
+            fn submit_aio(&self, job: AioJob) -> Result<(), AioJob> {
+                self.jobs.lock().unwrap().push(job);
+                Ok(())
+            }
+        }
+
+        impl Drop for AioLoop {
+            fn drop(&mut self) {
+                self.stop.store(true, Ordering::SeqCst);
+            }
+        }
+
+        fn reaper(
+            jobs: Arc<Mutex<Vec<AioJob>>>,
+            submitted: Arc<AtomicUsize>,
+            stop: Arc<AtomicBool>,
+        ) {
+            let mut q: AioQueue<Done> = AioQueue::new().unwrap();
+            let mut out = Vec::new();
+            while !stop.load(Ordering::SeqCst) || !q.is_idle() {
+                for j in std::mem::take(&mut *jobs.lock().unwrap()) {
+                    submitted.fetch_add(1, Ordering::SeqCst);
+                    q.push(Done(j.done), j.file, j.access, j.io).unwrap();
+                }
+                q.wait(&mut out, Duration::from_millis(2)).unwrap();
+                for (done, r) in out.drain(..) {
+                    (done.0)(r);
+                }
+            }
+        }
+
+        /// LUN 1 of `bstype` on a pattern file of `size` bytes in `dir`.
+        fn harness(
+            bstype: &str,
+            oflags: OpenFlags,
+            dir: &str,
+            size: u64,
+        ) -> (Harness, Arc<AtomicUsize>) {
+            static N: AtomicUsize = AtomicUsize::new(0);
+            let path = PathBuf::from(dir).join(format!(
+                "tgt-sbc-aio-{}-{}",
+                std::process::id(),
+                N.fetch_add(1, Ordering::Relaxed)
+            ));
+            std::fs::write(&path, (0..size).map(pattern).collect::<Vec<_>>()).unwrap();
+            let file = TempFile(path);
+            let mut lu = LogicalUnit::new(
+                1,
+                1,
+                DeviceType::DISK,
+                bs::lookup(bstype).unwrap(),
+                oflags,
+                None,
+            );
+            lu.set_path(file.path()).unwrap();
+            lu.attrs.thin_provisioning = 1;
+            let mut h = Harness::with_lu(lu);
+            h.file = Some(file);
+            let submitted = Arc::new(AtomicUsize::new(0));
+            if bstype == "aio" {
+                let (tx, rx) = mpsc::channel();
+                let jobs = Arc::new(Mutex::new(Vec::new()));
+                let stop = Arc::new(AtomicBool::new(false));
+                let (j, n, s) = (Arc::clone(&jobs), Arc::clone(&submitted), Arc::clone(&stop));
+                std::thread::spawn(move || reaper(j, n, s));
+                let completer: CompleterRef = Arc::new(AioLoop {
+                    tx: Mutex::new(tx),
+                    jobs,
+                    stop,
+                });
+                h.completer = completer;
+                h.rx = rx;
+            }
+            (h, submitted)
+        }
+
+        /// Runs the same commands on a buffered rdwr LU and on `bstype` opened with
+        /// `oflags`, both on pattern files in `dir`; responses and files must be equal.
+        fn same_results(dir: &str, bstype: &str, oflags: OpenFlags) {
+            let (mut rdwr, _) = harness("rdwr", OpenFlags::NONE, dir, MB);
+            let (mut aio, submitted) = harness(bstype, oflags, dir, MB);
+            let blk = |n: u8| vec![n; 512];
+            let mut caw = blk(0);
+            caw.extend(blk(0x5a));
+            let mut caw_match = blk(0xb2);
+            caw_match.extend(blk(0x5a));
+            let mut verify = vec![0x2f, 0x02, 0, 0, 0, 9, 0, 0, 1, 0];
+            let script: Vec<(Vec<u8>, Vec<u8>, u32)> = vec![
+                (read10(3, 2), vec![], 1024),
+                // Residuals: the expected length differs from the transfer length.
+                (read10(0, 1), vec![], 0),
+                (read10(0, 1), vec![], 200),
+                (read10(5, 1), vec![], 10000),
+                (read10(7, 3), vec![], 700),
+                (write10(10, 2), vec![0xa1; 1024], 0),
+                (write10(20, 1), vec![0xa2; 200], 0),
+                (write10(30, 1), vec![0xa3; 700], 0),
+                (write10(40, 2), vec![0xa4; 700], 0),
+                (cdb16(0x8a, 0x08, 50, 4), vec![0xa5; 2048], 0),
+                (vec![0x0a, 0, 0, 60, 1, 0], vec![0xa6; 512], 0),
+                (vec![0x2e, 0, 0, 0, 0, 70, 0, 0, 2, 0], vec![0xa7; 1024], 0),
+                (read10(10, 40), vec![], 20480),
+                // VERIFY with BYTCHK: a match, then a miscompare.
+                (verify.clone(), blk(0xa1), 0),
+                (
+                    {
+                        verify[5] = 10;
+                        verify.clone()
+                    },
+                    blk(0xa1),
+                    0,
+                ),
+                (
+                    {
+                        verify[5] = 11;
+                        verify.clone()
+                    },
+                    blk(0xa0),
+                    0,
+                ),
+                // WRITE SAME(10) with LBDATA, WRITE SAME(16).
+                (vec![0x41, 0x02, 0, 0, 0, 80, 0, 0, 4, 0], blk(0xb1), 0),
+                (cdb16(0x93, 0, 90, 3), blk(0xb2), 0),
+                // COMPARE AND WRITE: a miscompare, then a match.
+                (
+                    vec![0x89, 0, 0, 0, 0, 0, 0, 0, 0, 100, 0, 0, 0, 1, 0, 0],
+                    caw.clone(),
+                    0,
+                ),
+                (
+                    vec![0x89, 0, 0, 0, 0, 0, 0, 0, 0, 90, 0, 0, 0, 1, 0, 0],
+                    caw_match,
+                    0,
+                ),
+                // ORWRITE(16), SYNCHRONIZE CACHE, PRE-FETCH, UNMAP.
+                (cdb16(0x8b, 0, 110, 1), blk(0x0f), 0),
+                (vec![0x35, 0, 0, 0, 0, 0, 0, 0, 0, 0], vec![], 0),
+                (vec![0x34, 0, 0, 0, 0, 0, 0, 0, 8, 0], vec![], 0),
+                (
+                    vec![0x42, 0, 0, 0, 0, 0, 0, 0, 24, 0],
+                    // One descriptor: LBA 120, 8 blocks.
+                    vec![
+                        0, 22, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 120, 0, 0, 0, 8, 0, 0, 0, 0,
+                    ],
+                    0,
+                ),
+                (read10(75, 60), vec![], 30720),
+                // Out of range.
+                (read10(u32::try_from(BLOCKS).unwrap(), 1), vec![], 512),
+                (
+                    write10(u32::try_from(BLOCKS).unwrap() - 1, 2),
+                    vec![1; 1024],
+                    0,
+                ),
+            ];
+            let mut got = Vec::new();
+            for (i, (cdb, out, exp_in)) in script.into_iter().enumerate() {
+                let want = rdwr.run(&cdb, &out, exp_in);
+                got.push(aio.run(&cdb, &out, exp_in));
+                assert_eq!(got[i], want, "step {i}: cdb {cdb:02x?}");
+            }
+            // A few landmarks, so that equal results are also the right ones.
+            assert_eq!(got[0].data_in, patterned(3 * 512, 1024));
+            assert_eq!(got[2].data_in, patterned(0, 200));
+            assert_good(&got[14]);
+            assert_eq!(got[15].sense[2], 0x0e);
+            assert_good(&got[19]);
+            assert_check(&got[25], 0x05, 0x21, 0x00);
+            let f = aio.file.as_ref().unwrap().contents();
+            assert!(f[120 * 512..128 * 512].iter().all(|&b| b == 0));
+            assert_eq!(
+                aio.file.as_ref().unwrap().contents(),
+                rdwr.file.as_ref().unwrap().contents()
+            );
+            // READ and WRITE went through the AIO queue (not the fallback).
+            if bstype == "aio" {
+                assert!(submitted.load(Ordering::SeqCst) >= 10);
+            }
+
+            // The file shrinks under both LUs: reads of what is gone fail alike, and the
+            // session goes on.
+            for h in [&rdwr, &aio] {
+                let f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&h.file.as_ref().unwrap().0)
+                    .unwrap();
+                f.set_len(MB / 2).unwrap();
+            }
+            let last = u32::try_from(BLOCKS).unwrap() - 4;
+            for (cdb, exp_in) in [(read10(last, 2), 1024), (read10(0, 1), 512)] {
+                let want = rdwr.run(&cdb, &[], exp_in);
+                let got = aio.run(&cdb, &[], exp_in);
+                assert_eq!(got, want, "cdb {cdb:02x?}");
+            }
+            assert_check(&aio.run(&read10(last, 2), &[], 1024), 0x03, 0x11, 0x00);
+        }
+
+        #[test]
+        fn on_ext4_with_o_direct_alignment() {
+            same_results("/var/tmp", "aio", OpenFlags::NONE);
+        }
+
+        #[test]
+        fn on_tmpfs() {
+            same_results("/dev/shm", "aio", OpenFlags::NONE);
+        }
+
+        /// rdwr with `bsoflags` direct and sync:direct answers as buffered rdwr does.
+        #[test]
+        fn rdwr_with_bsoflags_direct_and_sync_on_ext4() {
+            let direct = OpenFlags {
+                sync: false,
+                direct: true,
+            };
+            same_results("/var/tmp", "rdwr", direct);
+            same_results("/var/tmp", "rdwr", OpenFlags::SYNC_DIRECT);
+            same_results(
+                "/var/tmp",
+                "rdwr",
+                OpenFlags {
+                    sync: true,
+                    direct: false,
+                },
+            );
+        }
     }
 }
