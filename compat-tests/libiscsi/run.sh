@@ -5,7 +5,8 @@
 # Starts one tgtd in the foreground with its own TGT_IPC_SOCKET directory, control
 # port and loopback portal (first free portal port in 3420-3439, control port =
 # portal - 3000), creates iqn.2026-11.org.example:conformance with a 256 MiB
-# sparse rdwr LUN 1 in a temporary directory, binds it to ALL, and runs
+# sparse LUN 1 (backing store $BSTYPE, default rdwr) in a temporary directory under
+# ${TMPDIR:-/tmp}, binds it to ALL, and runs
 #
 #   iscsi-test-cu -d -v iscsi://127.0.0.1:PORT/iqn.2026-11.org.example:conformance/1
 #
@@ -47,6 +48,12 @@
 # Environment:
 #   TGTD, TGTADM       the binaries under test (default <workspace>/target/release/,
 #                      else <workspace>/target/debug/)
+#   BSTYPE             backing store of LUN 1 (default rdwr). With another store,
+#                      --capture-c writes c-tgt-1.0.85-BSTYPE.txt, and a run of ours
+#                      accepts only the failures that C tgt has with rdwr AND with
+#                      BSTYPE (so ours must pass what C passes on either store)
+#   TMPDIR             where the work directory and the LUN file go (default /tmp;
+#                      /dev/shm puts the LUN on tmpfs)
 #   LIBISCSI_TIMEOUT   seconds one iscsi-test-cu pass may take (default 240; a pass
 #                      takes about 40 s on C tgt, 55 s on our release build and
 #                      130 s on our debug build)
@@ -70,7 +77,13 @@ readonly PORT_FIRST=3420 PORT_LAST=3439 CONTROL_OFFSET=3000
 readonly READY_DEADLINE_S=10
 readonly STOP_DEADLINE_S=10
 readonly SUITE_TIMEOUT_S=${LIBISCSI_TIMEOUT:-240}
+readonly BSTYPE=${BSTYPE:-rdwr}
 readonly C_LIST=$SCRIPT_DIR/c-tgt-1.0.85.txt
+if [[ $BSTYPE == rdwr ]]; then
+    readonly C_BS_LIST=$C_LIST
+else
+    readonly C_BS_LIST=$SCRIPT_DIR/c-tgt-1.0.85-$BSTYPE.txt
+fi
 readonly KNOWN_LIST=$SCRIPT_DIR/known-failures.txt
 
 DIGEST=0 CAPTURE_C=0 KEEP=0
@@ -130,8 +143,10 @@ check_known_list() {
 }
 
 if ((!CAPTURE_C)); then
-    [[ -f $C_LIST ]] || die "$C_LIST is missing (run with --capture-c)"
-    LC_ALL=C sort -c -u "$C_LIST" 2>/dev/null || die "$C_LIST is not sorted and unique"
+    for list in "$C_LIST" "$C_BS_LIST"; do
+        [[ -f $list ]] || die "$list is missing (run with --capture-c)"
+        LC_ALL=C sort -c -u "$list" 2>/dev/null || die "$list is not sorted and unique"
+    done
     check_known_list
 fi
 
@@ -232,7 +247,7 @@ start_daemon() {
         sleep 0.1
     done
     if ! adm --mode target --op new --tid 1 -T "$IQN" >/dev/null ||
-        ! adm --mode logicalunit --op new --tid 1 --lun 1 --bstype rdwr -b "$WORK/lun1.img" >/dev/null ||
+        ! adm --mode logicalunit --op new --tid 1 --lun 1 --bstype "$BSTYPE" -b "$WORK/lun1.img" >/dev/null ||
         ! adm --mode target --op bind --tid 1 -I ALL >/dev/null; then
         die "target set-up failed; log: $WORK/$name.tgtd.log"
     fi
@@ -339,7 +354,7 @@ run_pass() {
             die "cannot set HeaderDigest/DataDigest to CRC32C"
         fi
     fi
-    log "$name pass: $(basename "$TEST_CU") against $TGTD_BIN (pid $DAEMON_PID) on 127.0.0.1:$PORT"
+    log "$name pass: $(basename "$TEST_CU") against $TGTD_BIN (pid $DAEMON_PID) on 127.0.0.1:$PORT, $BSTYPE LUN in $WORK"
     local start=$SECONDS envs=()
     # libiscsi's log level 6 prints every key of the target's login response.
     ((digest)) && envs=(LIBISCSI_DEBUG=6)
@@ -418,7 +433,8 @@ run_pass() {
 compare() {
     local name=$1 results=$WORK/$1.results bad=0 t state runs msg
     local -A c_fail=() known=() seen=()
-    while IFS= read -r t; do [[ -n $t ]] && c_fail[$t]=1; done <"$C_LIST"
+    # Failures C tgt has with rdwr and with $BSTYPE alike.
+    while IFS= read -r t; do [[ -n $t ]] && c_fail[$t]=1; done < <(LC_ALL=C comm -12 "$C_LIST" "$C_BS_LIST")
     while IFS= read -r t; do
         [[ -n $t ]] && known[${t%%  *}]=${t#*  }
     done <"$KNOWN_LIST"
@@ -469,11 +485,11 @@ compare() {
 
 status=0
 if ((CAPTURE_C)); then
-    run_pass plain 0 || die "C tgt run is not usable; $C_LIST left unchanged"
+    run_pass plain 0 || die "C tgt run is not usable; $C_BS_LIST left unchanged"
     awk -F'\t' '$2 == "FAILED" || $2 == "UNFINISHED" { print $1 }' "$WORK/plain.results" |
         LC_ALL=C sort -u >"$WORK/c-list"
-    mv "$WORK/c-list" "$C_LIST"
-    log "wrote $C_LIST ($(wc -l <"$C_LIST") tests fail on C tgt)"
+    mv "$WORK/c-list" "$C_BS_LIST"
+    log "wrote $C_BS_LIST ($(wc -l <"$C_BS_LIST") tests fail on C tgt with $BSTYPE)"
     if ((DIGEST)); then
         run_pass digest 1 || status=1
         if ! diff <(cut -f1,2 "$WORK/plain.results") <(cut -f1,2 "$WORK/digest.results") >"$WORK/digest.diff"; then
