@@ -8,11 +8,13 @@
 //! them to the script as `TGTD`/`TGTADM`, and fails if the script does; the script's report is
 //! the failure message. It skips, printing why, when `iscsi-test-cu` or our binaries are missing.
 //! The suite takes about a minute; `run.sh --digest` (not run here) adds a pass with CRC32C
-//! header digests.
+//! header digests. A second test runs it against an aio LUN (`BSTYPE=aio`), held to C tgt's
+//! rdwr and aio results at once: it may only fail where both fail.
 
 use std::env;
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::Mutex;
 
 use compat_tests::{skip, workspace_root, Impl};
 
@@ -25,10 +27,31 @@ fn in_path(name: &str) -> Option<PathBuf> {
 
 #[test]
 fn libiscsi_conformance_fails_only_where_c_tgt_fails_or_known() {
-    const TEST: &str = "libiscsi_conformance_fails_only_where_c_tgt_fails_or_known";
+    conformance(
+        "libiscsi_conformance_fails_only_where_c_tgt_fails_or_known",
+        "rdwr",
+    );
+}
+
+#[test]
+fn libiscsi_conformance_on_aio_fails_only_where_c_tgt_fails_with_rdwr_and_aio() {
+    conformance(
+        "libiscsi_conformance_on_aio_fails_only_where_c_tgt_fails_with_rdwr_and_aio",
+        "aio",
+    );
+}
+
+/// One suite at a time: both would pick the same free portal port.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// Runs `run.sh` with LUN 1 of backing store `bstype`.
+fn conformance(test: &str, bstype: &str) {
+    let _one = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if in_path("iscsi-test-cu").is_none() {
         return skip(
-            TEST,
+            test,
             &"iscsi-test-cu not found in PATH (Debian package libiscsi-bin)",
         );
     }
@@ -36,7 +59,7 @@ fn libiscsi_conformance_fails_only_where_c_tgt_fails_or_known() {
     for (var, binary) in [("TGTD", Impl::Rust.tgtd()), ("TGTADM", Impl::Rust.tgtadm())] {
         match binary {
             Ok(path) => envs.push((var, path)),
-            Err(missing) => return skip(TEST, &missing),
+            Err(missing) => return skip(test, &missing),
         }
     }
 
@@ -44,6 +67,7 @@ fn libiscsi_conformance_fails_only_where_c_tgt_fails_or_known() {
     let output = Command::new("bash")
         .arg(&script)
         .envs(envs.iter().map(|(var, path)| (var, path.as_os_str())))
+        .env("BSTYPE", bstype)
         .output()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
     let stdout = String::from_utf8_lossy(&output.stdout);
