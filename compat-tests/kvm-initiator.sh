@@ -8,6 +8,7 @@
 # $KVMI_DIR, default /tmp/kvmi). Each run starts its own tgtd with its own socket directory,
 # control port and loopback portal and kills it at the end. Exit 0 only when both runs pass.
 # Skips (exit 0 with a message) when the shared kvm-initiator tool is not available.
+# BSTYPE (default rdwr) is the backing store of LUN 1, a file under /tmp.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -53,7 +54,7 @@ run() {
         sleep 0.1
     done
     adm --mode target --op new --tid 1 -T "$iqn"
-    adm --mode logicalunit --op new --tid 1 --lun 1 -b "$work/lun.img"
+    adm --mode logicalunit --op new --tid 1 --lun 1 -E "${BSTYPE:-rdwr}" -b "$work/lun.img"
     adm --mode target --op bind --tid 1 -I ALL
     if [[ $digest != None ]]; then
         adm --mode target --op update --tid 1 --name HeaderDigest --value "$digest"
