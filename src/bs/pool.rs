@@ -7,17 +7,47 @@
 //! Jobs are closures that own everything they touch (buffers, `Arc<File>`); they report
 //! through the transport's completer, never by borrowing from a connection.
 
-use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Arc, Mutex};
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
 /// A unit of blocking work (pread, pwrite, fdatasync, ...).
 pub type Job = Box<dyn FnOnce() + Send + 'static>;
 
+/// The queue the workers share. Idle workers wait on the condition variable, so a new job
+/// wakes exactly one of them (a channel receiver behind a mutex would wake a second
+/// thread per job to take the lock over, which doubled the context switches of a
+/// queue-depth-1 read).
+#[derive(Default)]
+struct Queue {
+    state: Mutex<QueueState>,
+    ready: Condvar,
+}
+
+#[derive(Default)]
+struct QueueState {
+    jobs: VecDeque<Job>,
+    closed: bool,
+}
+
+impl std::fmt::Debug for Queue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Queue").finish_non_exhaustive()
+    }
+}
+
+impl Queue {
+    fn lock(&self) -> std::sync::MutexGuard<'_, QueueState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
 /// A fixed set of worker threads fed from one queue.
 #[derive(Debug)]
 pub struct WorkerPool {
-    tx: Option<Sender<Job>>,
+    queue: Arc<Queue>,
     workers: Vec<JoinHandle<()>>,
 }
 
@@ -29,29 +59,30 @@ pub struct PoolClosed;
 impl WorkerPool {
     /// Starts `threads` workers (at least one).
     pub fn new(threads: usize) -> std::io::Result<Self> {
-        let (tx, rx) = mpsc::channel::<Job>();
-        let rx = Arc::new(Mutex::new(rx));
+        let queue = Arc::new(Queue::default());
         let mut workers = Vec::new();
         for i in 0..threads.max(1) {
-            let rx = Arc::clone(&rx);
+            let q = Arc::clone(&queue);
             workers.push(
                 std::thread::Builder::new()
                     .name(format!("bs-worker-{i}"))
-                    .spawn(move || worker(&rx))?,
+                    .spawn(move || worker(&q))?,
             );
         }
-        Ok(Self {
-            tx: Some(tx),
-            workers,
-        })
+        Ok(Self { queue, workers })
     }
 
     /// Queues a job. It runs on some worker; completion is the job's own business.
     pub fn submit(&self, job: Job) -> Result<(), PoolClosed> {
-        match &self.tx {
-            Some(tx) => tx.send(job).map_err(|_| PoolClosed),
-            None => Err(PoolClosed),
+        {
+            let mut st = self.queue.lock();
+            if st.closed {
+                return Err(PoolClosed);
+            }
+            st.jobs.push_back(job);
         }
+        self.queue.ready.notify_one();
+        Ok(())
     }
 
     /// Number of worker threads.
@@ -60,16 +91,24 @@ impl WorkerPool {
     }
 }
 
-fn worker(rx: &Mutex<Receiver<Job>>) {
+fn worker(q: &Queue) {
     loop {
         let job = {
-            let guard = rx.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            guard.recv()
+            let mut st = q.lock();
+            loop {
+                if let Some(job) = st.jobs.pop_front() {
+                    break job;
+                }
+                if st.closed {
+                    return;
+                }
+                st = q
+                    .ready
+                    .wait(st)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+            }
         };
-        match job {
-            Ok(job) => job(),
-            Err(_) => return,
-        }
+        job();
     }
 }
 
@@ -78,7 +117,8 @@ impl Drop for WorkerPool {
     /// itself (a job that held one, such as a SCSI command started from a completion):
     /// that worker is not joined, it ends on its own once the queue is closed and empty.
     fn drop(&mut self) {
-        self.tx = None;
+        self.queue.lock().closed = true;
+        self.queue.ready.notify_all();
         let me = std::thread::current().id();
         for w in self.workers.drain(..) {
             if w.thread().id() != me {
@@ -91,6 +131,7 @@ impl Drop for WorkerPool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::mpsc;
 
     #[test]
     fn runs_every_job_before_drop_returns() {

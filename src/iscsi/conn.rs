@@ -352,8 +352,10 @@ struct WriteTask {
     received: u32,
     /// Next offset to request with an R2T.
     next_r2t_offset: u32,
-    /// Outstanding R2Ts: (ttt, end offset).
-    outstanding: Vec<(u32, u32)>,
+    /// Outstanding R2Ts: (ttt, end offset, next expected DataSN).
+    outstanding: Vec<(u32, u32, u32)>,
+    /// Next expected DataSN of the unsolicited Data-Out sequence.
+    unsolicited_sn: u32,
     r2t_sn: u32,
     /// Unsolicited Data-Out may still arrive (F not yet seen).
     unsolicited_open: bool,
@@ -731,10 +733,10 @@ impl Connection {
                 final_pdu,
                 itt,
                 ttt,
+                data_sn,
                 offset,
                 data,
-                ..
-            } => self.data_out(itt, ttt, offset, final_pdu, data, view),
+            } => self.data_out(itt, ttt, data_sn, offset, final_pdu, data, view),
             In::NopOut {
                 lun,
                 itt,
@@ -847,6 +849,7 @@ impl Connection {
                 received
             },
             outstanding: Vec::new(),
+            unsolicited_sn: 0,
             r2t_sn: 0,
             unsolicited_open,
             ordered: false,
@@ -894,7 +897,7 @@ impl Connection {
             let len = (t.edtl - t.next_r2t_offset).min(max_burst);
             let offset = t.next_r2t_offset;
             t.next_r2t_offset += len;
-            t.outstanding.push((ttt, offset + len));
+            t.outstanding.push((ttt, offset + len, 0));
             let r2t_sn = t.r2t_sn;
             t.r2t_sn += 1;
             let lun = t.lun;
@@ -915,10 +918,12 @@ impl Connection {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn data_out(
         &mut self,
         itt: u32,
         ttt: u32,
+        data_sn: u32,
         offset: u32,
         final_pdu: bool,
         data: Vec<u8>,
@@ -929,6 +934,41 @@ impl Connection {
             self.reject(reject::INVALID_PDU_FIELD, [0; 48]);
             return;
         };
+        // DataSN counts from 0 in each sequence (unsolicited, or per R2T). At
+        // ErrorRecoveryLevel 0 a sequence error cannot be recovered within the command
+        // (RFC 7143 §7.2.1): the command ends with CHECK CONDITION, ABORTED COMMAND /
+        // DATA PHASE ERROR, and later Data-Out PDUs for it are rejected; the connection
+        // and the other commands go on.
+        // COMPAT: C tgt ignores DataSN (libiscsi iSCSIdatasn.iSCSIDataSnInvalid).
+        let expected = if ttt == RESERVED_TAG {
+            Some(&mut t.unsolicited_sn)
+        } else {
+            t.outstanding
+                .iter_mut()
+                .find(|(x, _, _)| *x == ttt)
+                .map(|(_, _, sn)| sn)
+        };
+        match expected {
+            Some(sn) if *sn == data_sn => *sn = sn.wrapping_add(1),
+            _ => {
+                tracing::warn!(itt, ttt, data_sn, "Data-Out out of sequence");
+                self.writes.remove(&itt);
+                let sense = crate::scsi::sense::Sense::new(
+                    crate::scsi::sense::SenseKey::ABORTED_COMMAND,
+                    crate::scsi::sense::Asc(0x4b00),
+                );
+                let seq = self.seq(true);
+                self.out.push_back(Out::ScsiResponse {
+                    itt,
+                    status: Status::CHECK_CONDITION.0,
+                    sense: sense.fixed(),
+                    residual: 0,
+                    exp_data_sn: 0,
+                    seq,
+                });
+                return;
+            }
+        }
         let len = u32::try_from(data.len()).unwrap_or(u32::MAX);
         let end = offset.checked_add(len);
         match end {
@@ -951,7 +991,7 @@ impl Connection {
                 t.unsolicited_open = false;
             }
         } else if final_pdu {
-            t.outstanding.retain(|(x, _)| *x != ttt);
+            t.outstanding.retain(|(x, _, _)| *x != ttt);
         }
         self.send_r2ts(itt);
         self.try_release_write(itt);
@@ -1912,6 +1952,59 @@ mod tests {
             &[1, 1, 1, 1, 1, 2, 2, 2, 2, 2]
         );
         assert_eq!(cmds[0].data_out[9999], 4);
+    }
+
+    #[test]
+    fn data_out_out_of_sequence_ends_the_command_with_data_phase_error() {
+        let mut c = logged_in(&[("MaxBurstLength", "8192")]);
+        c.handle(
+            cmd(9, 10, false, true, 4096, vec![], true),
+            &mut Env,
+            &view(),
+        );
+        let Some(Out::R2t { ttt, .. }) = c.take_output() else {
+            panic!()
+        };
+        // Two PDUs of one R2T sequence must carry DataSN 0 and 1; 1 first is an error.
+        let bad = In::DataOut {
+            final_pdu: false,
+            itt: 9,
+            ttt,
+            data_sn: 1,
+            offset: 0,
+            data: vec![0; 2048],
+        };
+        c.handle(bad, &mut Env, &view());
+        let Some(Out::ScsiResponse {
+            itt, status, sense, ..
+        }) = c.take_output()
+        else {
+            panic!()
+        };
+        assert_eq!((itt, status), (9, 2));
+        assert_eq!((sense[2], sense[12], sense[13]), (0x0b, 0x4b, 0x00));
+        assert!(c.take_commands().is_empty(), "the write never runs");
+        // The rest of the sequence is refused; the connection stays.
+        let rest = In::DataOut {
+            final_pdu: true,
+            itt: 9,
+            ttt,
+            data_sn: 0,
+            offset: 2048,
+            data: vec![0; 2048],
+        };
+        c.handle(rest, &mut Env, &view());
+        assert!(matches!(
+            c.take_output(),
+            Some(Out::Reject {
+                reason: reject::INVALID_PDU_FIELD,
+                ..
+            })
+        ));
+        assert!(c
+            .take_events()
+            .iter()
+            .all(|e| !matches!(e, Event::Close | Event::CloseAfterFlush)));
     }
 
     #[test]
