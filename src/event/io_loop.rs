@@ -506,6 +506,11 @@ impl IoLoop {
                 .unwrap_or_else(PoisonError::into_inner),
         );
         if jobs.is_empty() {
+            // What the kernel refused for lack of resources (EAGAIN) is retried here, at
+            // least once a second (the tick), as well as after every reap.
+            if let Some(Ok(q)) = self.aio.as_mut() {
+                q.flush();
+            }
             return;
         }
         if self.aio.is_none() {
