@@ -264,6 +264,10 @@ fn notify_ready_after_socket() {
         thread::sleep(Duration::from_millis(20));
     };
     assert_eq!(status.code(), Some(0));
+    // A stop by signal leaves no socket or lock file behind.
+    assert!(!socket.exists(), "socket file left behind: {}", socket.display());
+    let lock = dir.path().join(format!("socket.{port}.lock"));
+    assert!(!lock.exists(), "lock file left behind: {}", lock.display());
 }
 
 /// qemu-img with its iscsi driver, or why not.

@@ -112,6 +112,9 @@ pub struct Daemon {
     // Keeps the lockf lock for the daemon's life.
     _lock: File,
     socket_path: PathBuf,
+    lock_path: PathBuf,
+    /// The stop came from SIGTERM/SIGINT (not `system delete`).
+    by_signal: bool,
     uid: u32,
     gid: u32,
     exiting: bool,
@@ -239,6 +242,8 @@ impl Daemon {
             signals: sig_rx,
             _lock: lock,
             socket_path,
+            lock_path,
+            by_signal: false,
             uid: nix::unistd::getuid().as_raw(),
             gid: nix::unistd::getgid().as_raw(),
             exiting: false,
@@ -292,6 +297,7 @@ impl Daemon {
                     // COMPAT: C tgtd ignores SIGTERM; a service manager expects it to stop us.
                     tracing::info!("signal received, shutting down");
                     self.exiting = true;
+                    self.by_signal = true;
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(_) => break,
@@ -299,8 +305,10 @@ impl Daemon {
         }
     }
 
-    /// Orderly stop: no new connections, portals closed, the socket file and lock file left
-    /// in place as tgt leaves them (C tgtadm waits for ECONNREFUSED on that path).
+    /// Orderly stop: no new management or iSCSI connections, then every I/O loop closes its
+    /// sessions (commands already handed to a backing store finish; acknowledged data is
+    /// on disk). After `system delete` the socket and lock files stay, as tgt leaves them:
+    /// C tgtadm waits for ECONNREFUSED on that path. After SIGTERM/SIGINT they are removed.
     fn shutdown(&mut self) {
         let _ = notify::notify("STOPPING=1");
         let _ = self.poll.registry().deregister(&mut self.listener);
@@ -312,6 +320,10 @@ impl Daemon {
         }
         for t in self.threads.drain(..) {
             let _ = t.join();
+        }
+        if self.by_signal {
+            let _ = std::fs::remove_file(&self.socket_path);
+            let _ = std::fs::remove_file(&self.lock_path);
         }
         tracing::info!("tgtd exiting");
     }
