@@ -265,7 +265,11 @@ fn notify_ready_after_socket() {
     };
     assert_eq!(status.code(), Some(0));
     // A stop by signal leaves no socket or lock file behind.
-    assert!(!socket.exists(), "socket file left behind: {}", socket.display());
+    assert!(
+        !socket.exists(),
+        "socket file left behind: {}",
+        socket.display()
+    );
     let lock = dir.path().join(format!("socket.{port}.lock"));
     assert!(!lock.exists(), "lock file left behind: {}", lock.display());
 }
