@@ -12,7 +12,11 @@ use args::{Args, Parsed};
 fn init_logging(foreground: bool) {
     use tracing_subscriber::prelude::*;
     let filter = tracing_subscriber::filter::filter_fn(tgt::log::debug_filter);
-    let journald = if foreground {
+    // In the background, or in the foreground under systemd (which sets JOURNAL_STREAM
+    // when stderr is the journal, as with Debian's `tgtd -f` unit), log to the journal
+    // with structured fields; otherwise plain lines on stderr.
+    let under_systemd = std::env::var_os("JOURNAL_STREAM").is_some();
+    let journald = if foreground && !under_systemd {
         None
     } else {
         tracing_journald::layer().ok()
