@@ -234,6 +234,7 @@ pub fn start(n: usize, shared: Arc<Shared>) -> io::Result<(Vec<Mailbox>, Vec<Joi
             tags: HashMap::new(),
             next_tag: 1,
             stop: false,
+            draining: None,
             rx_buf: Vec::new(),
         });
     }
@@ -263,11 +264,16 @@ struct IoLoop {
     tags: HashMap<u64, (usize, u64, u32)>,
     next_tag: u64,
     stop: bool,
+    /// Shutting down: no new input is read; the deadline for in-flight commands.
+    draining: Option<Instant>,
     rx_buf: Vec<u8>,
 }
 
 /// Most iovec pieces handed to one `writev` (Linux's IOV_MAX is 1024).
 const MAX_IOV: usize = 64;
+
+/// How long a shutting-down loop waits for commands in flight to be answered.
+const DRAIN_LIMIT: Duration = Duration::from_secs(10);
 
 /// Size of a loop's receive buffer.
 const RX_BUF_LEN: usize = 256 * 1024;
@@ -430,6 +436,8 @@ impl IoLoop {
             // Work this thread queued for itself (it does not wake itself) comes first.
             let timeout = if self.completions.pending() {
                 Duration::ZERO
+            } else if self.draining.is_some() {
+                Duration::from_millis(20)
             } else {
                 Duration::from_secs(1).saturating_sub(last_tick.elapsed())
             };
@@ -447,7 +455,8 @@ impl IoLoop {
                     AIO => aio_ready = true,
                     Token(t) => {
                         let slot = t - 1;
-                        if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+                        let readable = ev.is_readable() || ev.is_read_closed() || ev.is_error();
+                        if readable && self.draining.is_none() {
                             self.read(slot);
                         }
                         if ev.is_writable() {
@@ -465,6 +474,13 @@ impl IoLoop {
             if last_tick.elapsed() >= Duration::from_secs(1) {
                 last_tick = Instant::now();
                 self.tick();
+            }
+            if let Some(deadline) = self.draining {
+                let idle =
+                    self.tags.is_empty() && self.slots.iter().flatten().all(|s| s.tx.is_empty());
+                if idle || Instant::now() >= deadline {
+                    self.stop = true;
+                }
             }
         }
         for slot in 0..self.slots.len() {
@@ -607,7 +623,10 @@ impl IoLoop {
                         self.close(h.slot);
                     }
                 }
-                Msg::Shutdown => self.stop = true,
+                // Stop reading new commands; finish and answer those in flight first.
+                Msg::Shutdown => {
+                    self.draining.get_or_insert(Instant::now() + DRAIN_LIMIT);
+                }
             }
         }
     }
