@@ -118,6 +118,28 @@ pub fn skip(test: &str, reason: &dyn std::fmt::Display) {
     eprintln!("skipping {test}: {reason}");
 }
 
+/// Runs one of the suite's bash scripts (path relative to the workspace root) with `envs`
+/// (binary paths) and `vars` set, echoes its stdout and stderr (the harness shows them on
+/// failure or with `--nocapture`), and returns its exit status and output.
+pub fn run_script(
+    script: &str,
+    envs: &[(&str, PathBuf)],
+    vars: &[(&str, &str)],
+) -> (std::process::ExitStatus, String, String) {
+    let path = workspace_root().join(script);
+    let output = Command::new("bash")
+        .arg(&path)
+        .envs(envs.iter().map(|(var, p)| (*var, p.as_os_str())))
+        .envs(vars.iter().copied())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", path.display()));
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    println!("{stdout}");
+    eprintln!("{stderr}");
+    (output.status, stdout, stderr)
+}
+
 /// The workspace root (the parent of this package).
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

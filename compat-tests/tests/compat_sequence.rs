@@ -6,9 +6,7 @@
 //! other compat tests do, hands them to the script, and fails if the script does; its report
 //! (per-step diffs and `identical N/M` per direction) is the failure message.
 
-use std::process::Command;
-
-use compat_tests::{skip, workspace_root, Impl};
+use compat_tests::{run_script, skip, Impl};
 
 #[test]
 fn tgtadm_sequence_output_is_identical_in_all_four_directions() {
@@ -26,21 +24,10 @@ fn tgtadm_sequence_output_is_identical_in_all_four_directions() {
         }
     }
 
-    let script = workspace_root().join("compat-tests/tgtadm-compat.sh");
-    let output = Command::new("bash")
-        .arg(&script)
-        .envs(env.iter().map(|(var, path)| (var, path.as_os_str())))
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    // Shown by the harness on failure (or with --nocapture).
-    println!("{stdout}");
-    eprintln!("{stderr}");
+    let script = "compat-tests/tgtadm-compat.sh";
+    let (status, stdout, _) = run_script(script, &env, &[]);
     assert!(
-        output.status.success(),
-        "{} failed ({}); rerun it with --keep to inspect every step:\n{stdout}",
-        script.display(),
-        output.status
+        status.success(),
+        "{script} failed ({status}); rerun it with --keep to inspect every step:\n{stdout}"
     );
 }

@@ -13,10 +13,9 @@
 
 use std::env;
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::Mutex;
 
-use compat_tests::{skip, workspace_root, Impl};
+use compat_tests::{run_script, skip, Impl};
 
 /// `name` in `$PATH`, if it is there.
 fn in_path(name: &str) -> Option<PathBuf> {
@@ -63,22 +62,7 @@ fn conformance(test: &str, bstype: &str) {
         }
     }
 
-    let script = workspace_root().join("compat-tests/libiscsi/run.sh");
-    let output = Command::new("bash")
-        .arg(&script)
-        .envs(envs.iter().map(|(var, path)| (var, path.as_os_str())))
-        .env("BSTYPE", bstype)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    // Shown by the harness on failure (or with --nocapture).
-    println!("{stdout}");
-    eprintln!("{stderr}");
-    assert!(
-        output.status.success(),
-        "{} failed ({}):\n{stderr}",
-        script.display(),
-        output.status
-    );
+    let script = "compat-tests/libiscsi/run.sh";
+    let (status, _, stderr) = run_script(script, &envs, &[("BSTYPE", bstype)]);
+    assert!(status.success(), "{script} failed ({status}):\n{stderr}");
 }
