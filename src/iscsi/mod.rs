@@ -19,7 +19,7 @@ pub mod view;
 
 use std::collections::BTreeMap;
 
-use crate::mgmt::params::{atoi, items, match_int, match_str};
+use crate::mgmt::params::{atoi, c_buf, items, match_int, match_str};
 use crate::mgmt::wire::ErrCode;
 use crate::tgt::{State, TargetId};
 
@@ -90,10 +90,6 @@ impl Default for IscsiDriver {
     }
 }
 
-fn truncated(s: &str, buf: usize) -> String {
-    s.chars().take(buf - 1).collect()
-}
-
 impl IscsiDriver {
     /// A fresh driver.
     pub fn new() -> Self {
@@ -146,11 +142,11 @@ impl IscsiDriver {
             )
         };
         if name.starts_with("RedirectAddress") {
-            t.redirect.addr = truncated(value, NI_MAXHOST);
+            t.redirect.addr = c_buf(value, NI_MAXHOST);
             return Ok(());
         }
         if name.starts_with("RedirectPort") {
-            t.redirect.port = truncated(value, NI_MAXSERV);
+            t.redirect.port = c_buf(value, NI_MAXSERV);
             return Ok(());
         }
         let mut handled = false;
@@ -194,7 +190,7 @@ impl IscsiDriver {
         let mut result = Ok(());
         for item in items(body) {
             let r = if let Some(v) = match_str(item, "iSNS") {
-                match truncated(v, 16).as_str() {
+                match c_buf(v, 16).as_str() {
                     "On" => {
                         self.isns_enable();
                         Ok(())
@@ -206,7 +202,7 @@ impl IscsiDriver {
                     _ => Err(ErrCode::INVALID_REQUEST),
                 }
             } else if let Some(v) = match_str(item, "iSNSServerIP") {
-                self.isns.server_ip = truncated(v, NI_MAXHOST);
+                self.isns.server_ip = c_buf(v, NI_MAXHOST);
                 Ok(())
             } else if item.starts_with("iSNSServerPort=") {
                 match match_int(item, "iSNSServerPort") {
@@ -217,10 +213,10 @@ impl IscsiDriver {
                     None => Err(ErrCode::INVALID_REQUEST),
                 }
             } else if let Some(v) = match_str(item, "iSNSAccessControl") {
-                self.isns.access_control = truncated(v, 16) == "On";
+                self.isns.access_control = c_buf(v, 16) == "On";
                 Ok(())
             } else if let Some(v) = match_str(item, "State") {
-                match State::parse(&truncated(v, 16)) {
+                match State::parse(&c_buf(v, 16)) {
                     Some(s) => {
                         *sys_state = s;
                         Ok(())

@@ -126,6 +126,15 @@ fn strtoul_parts(s: &str, base: u32) -> (Option<u64>, bool, usize) {
     (mag, neg, i)
 }
 
+/// What fits in a C buffer of `buf` bytes: at most `buf - 1` characters, as
+/// `snprintf(dst, buf, "%s", src)` copies (tgt's `match_strncpy()`).
+pub fn c_buf(s: &str, buf: usize) -> String {
+    match s.char_indices().nth(buf.saturating_sub(1)) {
+        Some((i, _)) => s[..i].to_owned(),
+        None => s.to_owned(),
+    }
+}
+
 /// glibc `atoi`: `(int) strtol(s, NULL, 10)`.
 pub fn atoi(s: &str) -> i32 {
     truncate_to_i32(strtol(s, 10).0)
@@ -191,6 +200,13 @@ mod tests {
         assert_eq!(strtoul("-1", 0), (u64::MAX, 2));
         assert_eq!(strtoul("18446744073709551616", 0), (u64::MAX, 20));
         assert_eq!(strtoul("4096", 0), (4096, 4));
+    }
+
+    #[test]
+    fn c_buf_keeps_one_byte_for_the_nul() {
+        assert_eq!(c_buf("ABCDEFGHIJ", 9), "ABCDEFGH");
+        assert_eq!(c_buf("abc", 9), "abc");
+        assert_eq!(c_buf("abc", 0), "");
     }
 
     #[test]

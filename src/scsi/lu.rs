@@ -286,10 +286,7 @@ impl Lu {
 
 /// Copies at most `n` characters, as `snprintf(dst, n + 1, "%s", src)` does.
 fn truncated(s: &str, n: usize) -> String {
-    match s.char_indices().nth(n) {
-        Some((i, _)) => s[..i].to_owned(),
-        None => s.to_owned(),
-    }
+    crate::mgmt::params::c_buf(s, n + 1)
 }
 
 /// C `char` truncation of an `atoi` result.
