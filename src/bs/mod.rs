@@ -13,6 +13,7 @@ pub mod null;
 pub mod pool;
 pub mod rdwr;
 pub mod rdwr_io;
+pub mod sg;
 
 use std::fs::File;
 use std::io;
@@ -100,12 +101,27 @@ pub enum BsKind {
     Null,
     /// Like rdwr, but always O_DIRECT, and READ/WRITE through Linux native AIO.
     Aio,
+    /// A Linux SCSI device (`/dev/sgN`, or `/dev/bsg/...` for `bsg`) that every command
+    /// of a passthrough LU goes to.
+    Sg,
 }
 
 /// Every store this daemon provides, in the order `sys show` lists them (tgt lists aio
 /// last: it registers first).
-/// COMPAT: C tgt also lists sg, bsg, ssc, smc, mmc and sheepdog; we list what we run.
+/// COMPAT: C tgt also lists ssc, smc, mmc and sheepdog; we list what we run.
 pub const TEMPLATES: &[BsTemplate] = &[
+    // tgt: usr/bs_sg.c registers sg then bsg, with no `bs_oflags_supported`. Both take
+    // device type pt only (checked at LU creation).
+    BsTemplate {
+        name: "bsg",
+        oflags_supported: OpenFlags::NONE,
+        kind: BsKind::Sg,
+    },
+    BsTemplate {
+        name: "sg",
+        oflags_supported: OpenFlags::NONE,
+        kind: BsKind::Sg,
+    },
     BsTemplate {
         name: "null",
         oflags_supported: OpenFlags::NONE,
@@ -201,6 +217,8 @@ pub struct Media {
     pub read_only_fallback: bool,
     /// Buffered or O_DIRECT, with the alignment O_DIRECT needs.
     pub access: Access,
+    /// For a passthrough device: how commands reach it.
+    pub passthrough: Option<sg::Passthrough>,
 }
 
 /// Why media could not be opened. Every variant answers `invalid request` to tgtadm.
@@ -240,6 +258,8 @@ impl BsTemplate {
         match self.kind {
             BsKind::Rdwr => rdwr::open(path, oflags),
             BsKind::Null => Ok(null::open()),
+            // tgt tells sg from bsg by the node, not by the name the LU was created with.
+            BsKind::Sg => sg::open(path),
             // tgt: `bs_aio_open()`: O_RDWR|O_DIRECT, read-only on EACCES/EROFS. Where the
             // file system refuses O_DIRECT (tmpfs before Linux 6.6) the open fails and so
             // does the LU creation, as in tgt.

@@ -58,7 +58,7 @@ use super::lu::{Lu, LuState};
 use super::opcodes::{self, Handler, Lookup};
 use super::sense::{asc, Asc, Sense, SenseKey};
 use super::task_set::{AbortScope, Deferred, TaskClass};
-use super::{pr, spc, DeviceType};
+use super::{pr, sbc, spc, DeviceType};
 
 /// What `execute` needs besides the command: the target's LUs (LUN 0 included), the
 /// backing-store worker pool, and where asynchronous completions go. The handles are
@@ -95,6 +95,9 @@ pub fn execute(ctx: &ExecContext<'_>, cmd: Command) -> Option<Response> {
             }
         },
     };
+    if !absent && lu.config().device_type == DeviceType::PT {
+        return passthrough(ctx, lu, cmd);
+    }
     let class = TaskClass::of(cmd.attr);
     let task = {
         let mut st = lu.state();
@@ -121,6 +124,118 @@ pub fn execute(ctx: &ExecContext<'_>, cmd: Command) -> Option<Response> {
     let (resp, ready) = perform(ctx, lu, cmd, absent, task)?;
     start_released(lu, ready);
     Some(resp)
+}
+
+/// Sends a command for a passthrough LU to its device as it is, on a backing-store
+/// worker, and answers with what the device answered: status, sense and data unchanged,
+/// residuals from what moved. Nothing of the SCSI core applies (task attributes, unit
+/// attention, reservations, opcode checks): the device does all of that itself.
+/// tgt: usr/target.c `target_cmd_perform_passthrough()`, usr/bs_sg.c `bs_sg_rw()`,
+/// `bs_sg_cmd_complete()`
+fn passthrough(ctx: &ExecContext<'_>, lu: &Arc<Lu>, cmd: Command) -> Option<Response> {
+    let (device, descriptor) = {
+        let c = lu.config();
+        let device = c
+            .media
+            .as_ref()
+            .and_then(|m| Some((m.file.clone()?, m.passthrough?)));
+        (device, c.attrs.sense_format != 0)
+    };
+    let answer_now = |key, asc| {
+        Some(finish(
+            Outcome::check(Sense::new(key, asc)),
+            cmd.expected_in,
+            cmd.expected_out,
+            descriptor,
+        ))
+    };
+    let Some((file, pt)) = device else {
+        return answer_now(SenseKey::NOT_READY, asc::MEDIUM_NOT_PRESENT);
+    };
+    let expected_in = usize::try_from(cmd.expected_in).unwrap_or(usize::MAX);
+    if cmd.data_out.is_empty() && expected_in > sbc::MAX_READ_BYTES {
+        // The buffer is allocated before the device sees the command, from a length the
+        // initiator chose; no device takes this much in one command.
+        return answer_now(SenseKey::ILLEGAL_REQUEST, asc::INVALID_FIELD_IN_CDB);
+    }
+    let completer = Arc::clone(ctx.completer);
+    let lun = lu.lun;
+    let tag = cmd.tag;
+    let job = move || {
+        let done = crate::bs::sg::run(&file, pt, &cmd.cdb, &cmd.data_out, expected_in);
+        let resp = passthrough_response(&cmd, done, descriptor, lun);
+        completer.complete(tag, resp);
+    };
+    match ctx.pool.submit(Box::new(job)) {
+        Ok(()) => None,
+        Err(e) => {
+            tracing::error!(lun, error = %e, "cannot queue passthrough command");
+            Some(Response::status(
+                Status::CHECK_CONDITION,
+                Sense::new(SenseKey::HARDWARE_ERROR, asc::INTERNAL_TGT_FAILURE).render(descriptor),
+            ))
+        }
+    }
+}
+
+/// The response to a passed-through command.
+fn passthrough_response(
+    cmd: &Command,
+    done: crate::bs::sg::PtDone,
+    descriptor: bool,
+    lun: u64,
+) -> Response {
+    use crate::bs::sg::PtDone;
+    match done {
+        PtDone::Answered {
+            status,
+            sense,
+            data_in,
+            resid,
+        } => {
+            let resid = i64::from(resid);
+            let (in_residual, out_residual) = if cmd.data_out.is_empty() {
+                let moved = i64::try_from(data_in.len()).unwrap_or(i64::MAX);
+                (i64::from(cmd.expected_in) - moved, 0)
+            } else {
+                let moved = i64::try_from(cmd.data_out.len()).unwrap_or(i64::MAX) - resid;
+                (0, i64::from(cmd.expected_out) - moved)
+            };
+            Response {
+                status: Status(status),
+                sense,
+                data_in,
+                in_residual,
+                out_residual,
+            }
+        }
+        // COMPAT: C tgt answers GOOD when the host adapter lost the command without a
+        // SCSI status, and MEDIUM ERROR / UNRECOVERED READ ERROR when the kernel refuses
+        // it; both are the target's own failure here, and the initiator may retry.
+        PtDone::Transport {
+            host_status,
+            driver_status,
+        } => {
+            tracing::warn!(
+                lun,
+                host_status,
+                driver_status,
+                op = cmd.cdb.first().copied().unwrap_or(0),
+                "passthrough command failed below the device"
+            );
+            Response::status(
+                Status::CHECK_CONDITION,
+                Sense::new(SenseKey::HARDWARE_ERROR, asc::INTERNAL_TGT_FAILURE).render(descriptor),
+            )
+        }
+        PtDone::Refused(e) => {
+            tracing::warn!(lun, error = %e, op = cmd.cdb.first().copied().unwrap_or(0), "passthrough command refused by the kernel");
+            Response::status(
+                Status::CHECK_CONDITION,
+                Sense::new(SenseKey::HARDWARE_ERROR, asc::INTERNAL_TGT_FAILURE).render(descriptor),
+            )
+        }
+    }
 }
 
 /// Runs a started command: the common checks and the handler. `Some` with the response

@@ -347,6 +347,10 @@ impl LogicalUnit {
                 lu.attrs.version_desc = [0x04C0, 0x0960, 0x01fb];
                 lu.attrs.online = 1;
             }
+            // tgt: usr/bs_sg.c `bs_sg_lu_init()` is `spc_lu_init()` alone: no product, no
+            // mode pages, the block size as given (1 byte by default). The device answers
+            // every command itself.
+            DeviceType::PT => {}
             _ => {
                 lu.attrs.product_id = "VIRTUAL-DISK".to_owned();
                 lu.attrs.version_desc = [0x04C0, 0x0960, 0x0300];

@@ -86,10 +86,10 @@ impl DeviceType {
         })
     }
 
-    /// Device types this daemon emulates, in the order `sys show` lists them.
-    // COMPAT: C tgt also registers cd/dvd, osd, changer, tape and passthrough; we list
-    // (and accept) only what we really emulate.
-    pub const SUPPORTED: &'static [Self] = &[Self::DISK, Self::RAID];
+    /// Device types this daemon serves, in the order `sys show` lists them.
+    // COMPAT: C tgt also registers cd/dvd, osd, changer and tape; we list (and accept)
+    // only what we really serve.
+    pub const SUPPORTED: &'static [Self] = &[Self::DISK, Self::RAID, Self::PT];
 
     /// Whether LUs of this type can be created here.
     pub fn is_supported(self) -> bool {

@@ -71,7 +71,7 @@ impl Disk {
             .and_then(|p| p.data.first())
             .is_some_and(|b| b & 0x04 != 0);
         let file = match c.bst.kind {
-            BsKind::Null => None,
+            BsKind::Null | BsKind::Sg => None,
             BsKind::Rdwr | BsKind::Aio => c.media.as_ref().and_then(|m| m.file.clone()),
         };
         Self {

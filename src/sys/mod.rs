@@ -9,3 +9,4 @@
 pub mod aio;
 pub mod crc32c;
 pub mod dio;
+pub mod sg;
