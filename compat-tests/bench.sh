@@ -12,11 +12,13 @@
 #   1. Starts C tgtd and ours, each with its own TGT_IPC_SOCKET directory, control port
 #      and loopback portal (the first two free portal ports in 3440-3459; control port =
 #      portal - 3000). Each gets target iqn.2026-11.org.example:bench with LUN 1 =
-#      `--bstype null` (1 TiB, nothing stored) and LUN 2 = `--bstype rdwr` on a 1 GiB
-#      file in /dev/shm (allocated with fallocate, so every round finds the same state).
+#      `--bstype null` (1 TiB, nothing stored), LUN 2 = `--bstype rdwr` and LUN 3 =
+#      `--bstype aio`, each on a 1 GiB file in /dev/shm (allocated with fallocate, so
+#      every round finds the same state).
 #   2. Drives them with `qemu-img bench -t none -n -f raw -c COUNT -s SIZE -d DEPTH [-w]
 #      iscsi://127.0.0.1:PORT/IQN/LUN`: 4 KiB read and write at queue depth 1 and 32,
-#      1 MiB read and write at depth 8, on null and on rdwr. Each workload runs C, ours,
+#      1 MiB read and write at depth 8, on null, rdwr and aio
+#      (BENCH_STORES="null rdwr" picks a subset). Each workload runs C, ours,
 #      C, ours, ... (A B A B) for BENCH_ROUNDS rounds (default 3); COUNT is chosen so a
 #      run takes about 2-5 s on C tgt here.
 #   3. Measures the target's CPU time per I/O: utime+stime of the whole tgtd process
@@ -97,7 +99,15 @@ readonly WORKLOADS=(
     "1m-read-qd8 1048576 8 0 4000 3000"
     "1m-write-qd8 1048576 8 1 3000 3000"
 )
-readonly STORES=("null 1" "rdwr 2") # name and LUN
+# Stores under test (BENCH_STORES, default all three): name and LUN. aio gets its own 1 GiB
+# file in /dev/shm (tmpfs takes O_DIRECT since Linux 6.6; older kernels refuse the LU).
+declare -A STORE_LUN=([null]=1 [rdwr]=2 [aio]=3)
+STORES=()
+for sname in ${BENCH_STORES:-null rdwr aio}; do
+    [[ -n ${STORE_LUN[$sname]:-} ]] || { echo "bench.sh: unknown store '$sname' in BENCH_STORES" >&2; exit 2; }
+    STORES+=("$sname ${STORE_LUN[$sname]}")
+done
+readonly STORES
 readonly IMPLS=(c rs)
 
 # ---------------------------------------------------------------- binaries
@@ -246,10 +256,12 @@ status=0
 start_io_daemons() {
     for impl in "${IMPLS[@]}"; do
         fallocate -l "$RDWR_SIZE" "$SHM/$impl-rdwr.img"
+        fallocate -l "$RDWR_SIZE" "$SHM/$impl-aio.img"
         start_daemon "$impl" perf
         if ! adm "$impl" --mode target --op new --tid 1 -T "$IQN" >/dev/null ||
             ! adm "$impl" --mode logicalunit --op new --tid 1 --lun 1 --bstype null -b /dev/null >/dev/null ||
             ! adm "$impl" --mode logicalunit --op new --tid 1 --lun 2 --bstype rdwr -b "$SHM/$impl-rdwr.img" >/dev/null ||
+            ! adm "$impl" --mode logicalunit --op new --tid 1 --lun 3 --bstype aio -b "$SHM/$impl-aio.img" >/dev/null ||
             ! adm "$impl" --mode target --op bind --tid 1 -I ALL >/dev/null; then
             die "${NAME[$impl]}: target set-up failed"
         fi
@@ -317,7 +329,7 @@ run_workloads() {
     perf_threads_c=$(status_field "${PID[c]}" Threads || true)
     perf_threads_rs=$(status_field "${PID[rs]}" Threads || true)
     for impl in "${IMPLS[@]}"; do stop_daemon "$impl"; done
-    rm -f "$SHM"/*-rdwr.img
+    rm -f "$SHM"/*-rdwr.img "$SHM"/*-aio.img
 }
 
 median() {
@@ -366,7 +378,7 @@ print_io_table() {
             done
         done
     done
-    echo "threads after the I/O runs (2 LUNs): C ${perf_threads_c:-?}, ours ${perf_threads_rs:-?}"
+    echo "threads after the I/O runs (3 LUNs): C ${perf_threads_c:-?}, ours ${perf_threads_rs:-?}"
     echo
 }
 
