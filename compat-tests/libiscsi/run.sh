@@ -52,6 +52,8 @@
 #                      --capture-c writes c-tgt-1.0.85-BSTYPE.txt, and a run of ours
 #                      accepts only the failures that C tgt has with rdwr AND with
 #                      BSTYPE (so ours must pass what C passes on either store)
+#   BSOFLAGS           --bsoflags of LUN 1 (e.g. sync:direct; default none); held to
+#                      the same expectations as the store without flags
 #   TMPDIR             where the work directory and the LUN file go (default /tmp;
 #                      /dev/shm puts the LUN on tmpfs)
 #   LIBISCSI_TIMEOUT   seconds one iscsi-test-cu pass may take (default 240; a pass
@@ -78,6 +80,7 @@ readonly READY_DEADLINE_S=10
 readonly STOP_DEADLINE_S=10
 readonly SUITE_TIMEOUT_S=${LIBISCSI_TIMEOUT:-240}
 readonly BSTYPE=${BSTYPE:-rdwr}
+readonly BSOFLAGS=${BSOFLAGS:-}
 readonly C_LIST=$SCRIPT_DIR/c-tgt-1.0.85.txt
 if [[ $BSTYPE == rdwr ]]; then
     readonly C_BS_LIST=$C_LIST
@@ -247,7 +250,8 @@ start_daemon() {
         sleep 0.1
     done
     if ! adm --mode target --op new --tid 1 -T "$IQN" >/dev/null ||
-        ! adm --mode logicalunit --op new --tid 1 --lun 1 --bstype "$BSTYPE" -b "$WORK/lun1.img" >/dev/null ||
+        ! adm --mode logicalunit --op new --tid 1 --lun 1 --bstype "$BSTYPE" -b "$WORK/lun1.img" \
+            ${BSOFLAGS:+--bsoflags "$BSOFLAGS"} >/dev/null ||
         ! adm --mode target --op bind --tid 1 -I ALL >/dev/null; then
         die "target set-up failed; log: $WORK/$name.tgtd.log"
     fi
@@ -354,7 +358,7 @@ run_pass() {
             die "cannot set HeaderDigest/DataDigest to CRC32C"
         fi
     fi
-    log "$name pass: $(basename "$TEST_CU") against $TGTD_BIN (pid $DAEMON_PID) on 127.0.0.1:$PORT, $BSTYPE LUN in $WORK"
+    log "$name pass: $(basename "$TEST_CU") against $TGTD_BIN (pid $DAEMON_PID) on 127.0.0.1:$PORT, $BSTYPE${BSOFLAGS:+ ($BSOFLAGS)} LUN in $WORK"
     local start=$SECONDS envs=()
     # libiscsi's log level 6 prints every key of the target's login response.
     ((digest)) && envs=(LIBISCSI_DEBUG=6)

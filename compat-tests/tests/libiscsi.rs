@@ -9,7 +9,8 @@
 //! the failure message. It skips, printing why, when `iscsi-test-cu` or our binaries are missing.
 //! The suite takes about a minute; `run.sh --digest` (not run here) adds a pass with CRC32C
 //! header digests. A second test runs it against an aio LUN (`BSTYPE=aio`), held to C tgt's
-//! rdwr and aio results at once: it may only fail where both fail.
+//! rdwr and aio results at once: it may only fail where both fail. A third runs it against an
+//! rdwr LUN opened with `--bsoflags sync:direct`, held to C tgt's rdwr results.
 
 use std::env;
 use std::path::PathBuf;
@@ -40,11 +41,25 @@ fn libiscsi_conformance_on_aio_fails_only_where_c_tgt_fails_with_rdwr_and_aio() 
     );
 }
 
+#[test]
+fn libiscsi_conformance_on_rdwr_with_sync_and_direct_fails_only_where_c_tgt_fails() {
+    conformance_with(
+        "libiscsi_conformance_on_rdwr_with_sync_and_direct_fails_only_where_c_tgt_fails",
+        "rdwr",
+        "sync:direct",
+    );
+}
+
 /// One suite at a time: both would pick the same free portal port.
 static SERIAL: Mutex<()> = Mutex::new(());
 
 /// Runs `run.sh` with LUN 1 of backing store `bstype`.
 fn conformance(test: &str, bstype: &str) {
+    conformance_with(test, bstype, "");
+}
+
+/// Runs `run.sh` with LUN 1 of backing store `bstype` opened with `bsoflags`.
+fn conformance_with(test: &str, bstype: &str, bsoflags: &str) {
     let _one = SERIAL
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -63,6 +78,7 @@ fn conformance(test: &str, bstype: &str) {
     }
 
     let script = "compat-tests/libiscsi/run.sh";
-    let (status, _, stderr) = run_script(script, &envs, &[("BSTYPE", bstype)]);
+    let (status, _, stderr) =
+        run_script(script, &envs, &[("BSTYPE", bstype), ("BSOFLAGS", bsoflags)]);
     assert!(status.success(), "{script} failed ({status}):\n{stderr}");
 }
