@@ -8,27 +8,33 @@
 //! - A read-only file: the backing file on a tmpfs remounted read-only (root ignores file
 //!   modes), so the store's read-write open fails with EROFS and falls back to read-only.
 //! - A file truncated under a live LU: reads past the new end are short.
+//! - EIO: the backing file on a FUSE file system this test serves itself (`/dev/fuse`; there is
+//!   no device-mapper `dm-error`/`dm-flakey` and no `scsi_debug`), failing the reads and writes of
+//!   one region and every fsync.
 //!
 //! Each case runs for the `rdwr` and `aio` stores (tmpfs takes O_DIRECT on these kernels)
 //! against our tgtd and C tgtd (the oracle), each on a fresh daemon, through a small raw
 //! initiator below (login straight to full feature phase, READ(10)/WRITE(10) with immediate
 //! data and R2T, the SCSI Response's sense). It encodes the PDUs from RFC 7143 itself, never
 //! from `tgt::iscsi`, so a wrong constant in the code under test cannot make its own test pass.
-//! [`expected`] is the table of the sense each implementation gives.
+//! [`expected`] and [`expected_eio`] are the tables of the sense each implementation gives.
 //!
-//! Not covered: EIO. There is no device-mapper (`dm-error`, `dm-flakey`), no `scsi_debug`, and
-//! a loop device zero-fills reads past its backing file instead of failing them; a FUSE server
-//! could return EIO, but none is installed.
-//!
-//! Skips, saying why, when a binary is missing or `mount` fails (not root).
+//! Skips, saying why, when a binary is missing or `mount` fails (not root, no FUSE).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
+use std::ops::Range;
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
+use std::sync::mpsc::{self, Receiver};
+use std::sync::{PoisonError, RwLock, RwLockReadGuard};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use nix::fcntl::{fcntl, FcntlArg, FdFlag};
 
 use compat_tests::{skip, Daemon, Impl, ScratchDir};
 
@@ -102,6 +108,33 @@ fn expected(fault: Fault, which: Impl, store: Store) -> Sense {
     }
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Op {
+    Read,
+    Write,
+    Sync,
+}
+
+/// Stands for GOOD status in [`expected_eio`].
+const GOOD_SENSE: Sense = Sense(0, 0, 0);
+/// MEDIUM ERROR, WRITE ERROR.
+const WRITE_ERROR: Sense = Sense(0x03, 0x0c, 0x00);
+
+/// The sense each implementation answers EIO with.
+///
+/// COMPAT: as in [`expected`], C answers every failure with MEDIUM ERROR / UNRECOVERED READ
+/// ERROR (rdwr) or MEDIUM ERROR without ASC (aio); its aio store completes SYNCHRONIZE CACHE
+/// without syncing. Ours tells a failed write or sync (WRITE ERROR) from a failed read, and
+/// syncs for both stores.
+fn expected_eio(op: Op, which: Impl, store: Store) -> Sense {
+    match (op, which, store) {
+        (Op::Read, Impl::Rust, _) | (_, Impl::C, Store::Rdwr) => UNRECOVERED_READ_ERROR,
+        (_, Impl::Rust, _) => WRITE_ERROR,
+        (Op::Sync, Impl::C, Store::Aio) => GOOD_SENSE,
+        (_, Impl::C, Store::Aio) => MEDIUM_ERROR_NO_ASC,
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Fixtures: a tmpfs mount, a daemon with tgtadm.
 
@@ -137,8 +170,21 @@ impl Drop for Tmpfs {
     }
 }
 
+/// Taken (shared) around every child process this file starts, and exclusively while the FUSE
+/// device is inheritable for `mount`: no daemon or tool may inherit it.
+static SPAWN: RwLock<()> = RwLock::new(());
+
+fn spawn_guard() -> RwLockReadGuard<'static, ()> {
+    SPAWN.read().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// Runs `program args... dir`, which ends at once (mount, umount).
 fn run(program: &str, args: &[&str], dir: &Path) -> Result<(), String> {
+    let _spawn = spawn_guard();
+    run_unguarded(program, args, dir)
+}
+
+fn run_unguarded(program: &str, args: &[&str], dir: &Path) -> Result<(), String> {
     let out = Command::new(program)
         .args(args)
         .arg(dir)
@@ -177,8 +223,10 @@ impl Setup {
                 return None;
             }
         };
+        let spawn = spawn_guard();
         let daemon = Daemon::start(&tgtd)
             .unwrap_or_else(|e| panic!("{}: {} did not start: {e}", which.name(), tgtd.display()));
+        drop(spawn);
         let scratch = ScratchDir::new().expect("scratch directory");
         Some(Self {
             which,
@@ -201,6 +249,7 @@ impl Setup {
     }
 
     fn tgtadm(&self, args: &[&str]) -> String {
+        let _spawn = spawn_guard();
         let out = self
             .daemon
             .tgtadm(&self.tgtadm, args)
@@ -423,6 +472,45 @@ fn truncated(which: Impl, store: Store, test: &str) {
     s.assert_alive();
 }
 
+/// EIO: the backing file on a FUSE file system served by this test, whose reads and writes of
+/// one region and whose fsync fail with EIO. Elsewhere the LU keeps working.
+fn io_error(which: Impl, store: Store, test: &str) {
+    let Some(mut s) = Setup::start(which, store, test) else {
+        return;
+    };
+    let mnt = match FaultyFs::mount(&s.scratch.path().join("mnt"), 8 * MIB, 4 * MIB..5 * MIB) {
+        Ok(m) => m,
+        Err(e) => return skip(test, &format!("cannot mount a FUSE file system: {e}")),
+    };
+    s.target("1", TARGET, &mnt.dir.join("disk"));
+    let mut a = s.login(TARGET, 1);
+    a.write10(0, &pattern(0x51, 4096))
+        .expect("WRITE(10)")
+        .assert_good(&s.label());
+    let bad = u32::try_from(4 * MIB / 512).expect("small");
+    let r = a.read10(bad, 8).expect("READ(10)");
+    eprintln!("{}: READ EIO: {r}", s.label());
+    r.assert_check(expected_eio(Op::Read, which, store), &s.label());
+    let r = a.write10(bad + 8, &pattern(0x52, 4096)).expect("WRITE(10)");
+    eprintln!("{}: WRITE EIO: {r}", s.label());
+    r.assert_check(expected_eio(Op::Write, which, store), &s.label());
+    let r = a
+        .command(&[0x35, 0, 0, 0, 0, 0, 0, 0, 0, 0], 0, &[])
+        .expect("SYNCHRONIZE CACHE");
+    eprintln!("{}: SYNCHRONIZE CACHE EIO: {r}", s.label());
+    match expected_eio(Op::Sync, which, store) {
+        GOOD_SENSE => r.assert_good(&s.label()),
+        want => r.assert_check(want, &s.label()),
+    }
+    let r = a.read10(0, 8).expect("READ(10)");
+    r.assert_good(&s.label());
+    assert!(r.data == pattern(0x51, 4096), "{}: data lost", s.label());
+    s.assert_alive();
+    drop(a);
+    drop(s);
+    drop(mnt);
+}
+
 macro_rules! cases {
     ($($name:ident: $case:ident, $which:expr, $store:expr;)*) => {$(
         #[test]
@@ -445,6 +533,10 @@ cases! {
     truncated_rdwr_c: truncated, Impl::C, Store::Rdwr;
     truncated_aio_ours: truncated, Impl::Rust, Store::Aio;
     truncated_aio_c: truncated, Impl::C, Store::Aio;
+    io_error_rdwr_ours: io_error, Impl::Rust, Store::Rdwr;
+    io_error_rdwr_c: io_error, Impl::C, Store::Rdwr;
+    io_error_aio_ours: io_error, Impl::Rust, Store::Aio;
+    io_error_aio_c: io_error, Impl::C, Store::Aio;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -712,5 +804,209 @@ fn parse_sense(seg: &[u8]) -> Option<Sense> {
         0x70 | 0x71 => Some(Sense(s.get(2)? & 0x0f, *s.get(12)?, *s.get(13)?)),
         0x72 | 0x73 => Some(Sense(s.get(1)? & 0x0f, *s.get(2)?, *s.get(3)?)),
         _ => None,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A FUSE file system with one file, served by a thread of the test: the kernel protocol of
+// include/uapi/linux/fuse.h (7.31), just enough for open, fstat, pread, pwrite and fdatasync.
+
+/// `/disk`, a RAM file of `size` bytes whose reads and writes touching `bad` and whose fsync
+/// fail with EIO. Opened with FOPEN_DIRECT_IO: every pread/pwrite reaches the server as is.
+#[derive(Debug)]
+struct FaultyFs {
+    dir: PathBuf,
+    done: Receiver<()>,
+}
+
+const FUSE_LOOKUP: u32 = 1;
+const FUSE_FORGET: u32 = 2;
+const FUSE_GETATTR: u32 = 3;
+const FUSE_OPEN: u32 = 14;
+const FUSE_READ: u32 = 15;
+const FUSE_WRITE: u32 = 16;
+const FUSE_STATFS: u32 = 17;
+const FUSE_RELEASE: u32 = 18;
+const FUSE_FSYNC: u32 = 20;
+const FUSE_FLUSH: u32 = 25;
+const FUSE_INIT: u32 = 26;
+const FUSE_INTERRUPT: u32 = 36;
+const FUSE_DESTROY: u32 = 38;
+const FUSE_BATCH_FORGET: u32 = 42;
+const FOPEN_DIRECT_IO: u32 = 1;
+const FUSE_MAX_WRITE: usize = 128 * 1024;
+const ROOT: u64 = 1;
+const DISK: u64 = 2;
+
+impl FaultyFs {
+    fn mount(dir: &Path, size: u64, bad: Range<u64>) -> Result<Self, String> {
+        fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let dev = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/fuse")
+            .map_err(|e| format!("/dev/fuse: {e}"))?;
+        let fd = dev.as_raw_fd();
+        let opts = format!("fd={fd},rootmode=40000,user_id=0,group_id=0,allow_other");
+        let mounted = {
+            // mount(8) must inherit the device; nothing else may.
+            let _spawn = SPAWN.write().unwrap_or_else(PoisonError::into_inner);
+            fcntl(fd, FcntlArg::F_SETFD(FdFlag::empty())).map_err(|e| e.to_string())?;
+            let r = run_unguarded("mount", &["-i", "-t", "fuse", "-o", &opts, "faulty"], dir);
+            fcntl(fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC)).map_err(|e| e.to_string())?;
+            r
+        };
+        mounted?;
+        let (tx, done) = mpsc::channel();
+        let len = usize::try_from(size).expect("small");
+        thread::spawn(move || {
+            serve(&dev, vec![0; len], &bad);
+            let _ = tx.send(());
+        });
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            done,
+        })
+    }
+}
+
+impl Drop for FaultyFs {
+    fn drop(&mut self) {
+        // Unmounting ends the connection: the server's read fails and it returns.
+        if run("umount", &[], &self.dir).is_err() {
+            let _ = run("umount", &["-l"], &self.dir);
+        }
+        // Unless a failed test left the daemon holding the file: then it ends with the daemon.
+        if !thread::panicking() {
+            let _ = self.done.recv_timeout(IO_DEADLINE);
+        }
+    }
+}
+
+fn ne32(b: &[u8]) -> u32 {
+    u32::from_ne_bytes([b[0], b[1], b[2], b[3]])
+}
+
+fn ne64(b: &[u8]) -> u64 {
+    u64::from_ne_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+}
+
+/// `struct fuse_attr`.
+fn fuse_attr(node: u64, size: u64) -> Vec<u8> {
+    let (mode, nlink, size): (u32, u32, u64) = if node == ROOT {
+        (0o040_755, 2, 0)
+    } else {
+        (0o100_644, 1, size)
+    };
+    let mut a = Vec::with_capacity(88);
+    for v in [node, size, size / 512, 0, 0, 0] {
+        a.extend_from_slice(&v.to_ne_bytes());
+    }
+    for v in [0, 0, 0, mode, nlink, 0, 0, 0, 4096, 0u32] {
+        a.extend_from_slice(&v.to_ne_bytes());
+    }
+    a
+}
+
+/// Answers requests until the connection ends (unmounted).
+fn serve(mut dev: &File, mut disk: Vec<u8>, bad: &Range<u64>) {
+    let size = u64::try_from(disk.len()).expect("small");
+    let mut buf = vec![0u8; FUSE_MAX_WRITE + 4096];
+    let started = Instant::now();
+    loop {
+        let n = match dev.read(&mut buf) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            // ENOENT: a request interrupted before it was read.
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => continue,
+            // EPERM: the mount has not attached the device yet.
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) && started.elapsed() < IO_DEADLINE => {
+                thread::sleep(Duration::from_millis(5));
+                continue;
+            }
+            Err(_) => return,
+        };
+        let req = &buf[..n];
+        let (opcode, unique, node) = (ne32(&req[4..]), ne64(&req[8..]), ne64(&req[16..]));
+        let body = &req[40..];
+        let touches_bad = |offset: u64, len: u32| {
+            let end = offset + u64::from(len);
+            offset < bad.end && bad.start < end
+        };
+        let reply: Result<Vec<u8>, i32> = match opcode {
+            FUSE_FORGET | FUSE_BATCH_FORGET | FUSE_INTERRUPT => continue,
+            FUSE_INIT => {
+                let mut out = Vec::with_capacity(64);
+                // major, minor, max_readahead, flags
+                for v in [7u32, 31, 0, 0] {
+                    out.extend_from_slice(&v.to_ne_bytes());
+                }
+                out.extend_from_slice(&16u16.to_ne_bytes()); // max_background
+                out.extend_from_slice(&12u16.to_ne_bytes()); // congestion_threshold
+                let max_write = u32::try_from(FUSE_MAX_WRITE).expect("small");
+                out.extend_from_slice(&max_write.to_ne_bytes());
+                out.extend_from_slice(&1u32.to_ne_bytes()); // time_gran
+                out.resize(64, 0);
+                Ok(out)
+            }
+            FUSE_LOOKUP if node == ROOT && body.starts_with(b"disk\0") => {
+                let mut out = Vec::new();
+                // nodeid, generation, entry_valid, attr_valid, their nsecs
+                for v in [DISK, 0, 1, 1] {
+                    out.extend_from_slice(&v.to_ne_bytes());
+                }
+                out.extend_from_slice(&[0; 8]);
+                out.extend(fuse_attr(DISK, size));
+                Ok(out)
+            }
+            FUSE_LOOKUP => Err(libc::ENOENT),
+            FUSE_GETATTR => {
+                let mut out = 1u64.to_ne_bytes().to_vec();
+                out.extend_from_slice(&[0; 8]);
+                out.extend(fuse_attr(node, size));
+                Ok(out)
+            }
+            FUSE_OPEN => {
+                let mut out = 0u64.to_ne_bytes().to_vec();
+                out.extend_from_slice(&FOPEN_DIRECT_IO.to_ne_bytes());
+                out.extend_from_slice(&[0; 4]);
+                Ok(out)
+            }
+            FUSE_READ | FUSE_WRITE => {
+                let (offset, len) = (ne64(&body[8..]), ne32(&body[16..]));
+                let start = usize::try_from(offset.min(size)).expect("small");
+                let end = usize::try_from((offset + u64::from(len)).min(size)).expect("small");
+                if touches_bad(offset, len) {
+                    Err(libc::EIO)
+                } else if opcode == FUSE_READ {
+                    Ok(disk[start..end].to_vec())
+                } else {
+                    disk[start..end].copy_from_slice(&body[40..40 + end - start]);
+                    let mut out = len.to_ne_bytes().to_vec();
+                    out.extend_from_slice(&[0; 4]);
+                    Ok(out)
+                }
+            }
+            FUSE_FSYNC => Err(libc::EIO),
+            FUSE_STATFS => {
+                let mut out = vec![0u8; 80];
+                out[40..44].copy_from_slice(&4096u32.to_ne_bytes()); // bsize
+                out[44..48].copy_from_slice(&255u32.to_ne_bytes()); // namelen
+                Ok(out)
+            }
+            FUSE_FLUSH | FUSE_RELEASE | FUSE_DESTROY => Ok(Vec::new()),
+            _ => Err(libc::ENOSYS),
+        };
+        let (error, payload) = match reply {
+            Ok(p) => (0, p),
+            Err(errno) => (-errno, Vec::new()),
+        };
+        let len = u32::try_from(16 + payload.len()).expect("small");
+        let mut out = len.to_ne_bytes().to_vec();
+        out.extend_from_slice(&error.to_ne_bytes());
+        out.extend_from_slice(&unique.to_ne_bytes());
+        out.extend(payload);
+        // One write per reply; a request interrupted meanwhile makes it fail (ENOENT).
+        let _ = dev.write(&out);
     }
 }
