@@ -121,6 +121,7 @@ if [[ $ready != "SGVM READY"* ]]; then
     echo "SKIP: qemu could not boot the guest (accel=$accel): $(head -c 300 "$log")"; exit 0
   fi
   fail "guest ready (${ready:-no READY within ${left}s, qemu running=$running})"
+  [ "${SGVM_KEEP:-0}" = 1 ] || rm -f "$disk"
   echo "SG-VM RESULT: FAIL ($fails) accel=$accel wall=$(( $(date +%s) - t0 ))s log=$log"; exit 1
 fi
 pass "guest ready: ${ready#SGVM READY } (accel=$accel, $(( $(date +%s) - t0 ))s)"
@@ -192,8 +193,9 @@ check "lun1 qemu-img 16 MiB write + read-back" roundtrip 1
 
 case $lun2 in
   bsg:*)
-    echo "== LUN 2: pt/bsg on ${lun2##*:} (${lun2#bsg:})"
-    if [ "${lun2##*:}" = scsi_debug ]; then v=Linux p=scsi_debug size=$((DMB << 20)); else v=QEMU p="QEMU HARDDISK" size=67108864; fi
+    b=${lun2#bsg:}; echo "== LUN 2: pt/bsg on ${b##*:} (${b%:*})"
+    if [ "${lun2##*:}" = scsi_debug ]; then v=Linux p=scsi_debug size=$((DMB << 20))
+    else v=QEMU p="QEMU HARDDISK" size=67108864 ondisk=2; fi   # the virtio disk again
     check "lun2 inquiry is the device's (Vendor $v, Product $p)" inq 2 "$v" "$p"
     check "lun2 READ CAPACITY(16) = $size" readcap 2 $size
     check "lun2 sense passthrough (SCSI.Read10.BeyondEol)" cu 2 SCSI.Read10.BeyondEol
@@ -211,7 +213,7 @@ stopvm
 tr -d '\r' < "$log" | grep -aiE 'tgtd|bs_sg|error|fail|warn|segfault|panic' | grep -av '^sgvm: \[.*\] tgtadm\|^SGVM READY' \
   | sed 's/0x[0-9a-fx]*/0x_/g' | awk '{ if (!c[$0]++) o[++n] = $0 } END { for (i = 1; i <= n; i++) print (c[o[i]] > 1 ? c[o[i]] "x " : "") o[i] }' \
   | sed 's/^/  tgtd log| /' | head -40
-check "host backing file holds lun1's data (first 16 MiB)" cmp -n 16M "$W/rand-1" "$disk"
+check "host backing file holds lun${ondisk:-1}'s data (first 16 MiB)" cmp -n 16M "$W/rand-${ondisk:-1}" "$disk"
 
 [ "${SGVM_KEEP:-0}" = 1 ] || rm -rf "$disk" "$W"/rand-* "$W"/back-*
 echo "SG-VM RESULT: $([ $fails = 0 ] && echo PASS || echo "FAIL ($fails)") passed=$passes failed=$fails accel=$accel wall=$(( $(date +%s) - t0 ))s log=$log"
