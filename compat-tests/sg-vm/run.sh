@@ -20,9 +20,11 @@
 #   LUN 2 is bsg on the virtio disk), SGVM_TGTD_ARGS (extra tgtd options, comma-separated, e.g. -d,1),
 #   SGVM_CU (1: run the iscsi-test-cu subset; 0: skip it), SGVM_STRICT (1: also require the
 #   *.Async tests, which C tgt fails: sg's 16-command queue), SGVM_BSG (try: a bsg LUN that tgtadm
-#   refuses is reported as XFAIL; require: it is a FAIL), SGVM_KEEP (1: keep the disk and data files).
+#   refuses is reported as XFAIL; require: it is a FAIL), SGVM_KEEP (1: keep the disk and data files),
+#   SGVM_FULL_CU (1: also run the whole iscsi-test-cu suite on LUN 1 and print its counts, for
+#   information; SGVM_FULL_CU_TIMEOUT, 1200 s).
 set -u
-[ $# -eq 2 ] || { sed -n '2,25p' "$0"; exit 2; }
+[ $# -eq 2 ] || { sed -n '2,27p' "$0"; exit 2; }
 here=$(cd "$(dirname "$0")" && pwd)
 S=${SGVM_DIR:-/tmp/sgvm} T=${SGVM_TIMEOUT:-240} accel=${SGVM_ACCEL:-kvm} DMB=${SGVM_DEBUG_MB:-64}
 IQN=iqn.2026-11.org.example:sg
@@ -190,6 +192,12 @@ if [ "${SGVM_CU:-1}" = 1 ]; then
   else echo "INFO: lun1 iscsi-test-cu deep queue ($CU2) failed (C tgt 1.0.85 fails it too; not counted)"; fi
 fi
 check "lun1 qemu-img 16 MiB write + read-back" roundtrip 1
+if [ "${SGVM_FULL_CU:-0}" = 1 ]; then
+  # The whole suite, for its counts only (information: the device's own conformance shows).
+  f=$W/cu-full.log
+  $TO "${SGVM_FULL_CU_TIMEOUT:-1200}" iscsi-test-cu --dataloss -d -v "$(url 1)" > "$f" 2>&1
+  echo "INFO: lun1 full iscsi-test-cu: $(grep -E '^ +(tests|asserts) +[0-9]' "$f" | tr -s ' ' | tr '\n' ';') (log $f)"
+fi
 
 case $lun2 in
   bsg:*)
