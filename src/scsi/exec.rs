@@ -170,10 +170,7 @@ fn passthrough(ctx: &ExecContext<'_>, lu: &Arc<Lu>, cmd: Command) -> Option<Resp
         Ok(()) => None,
         Err(e) => {
             tracing::error!(lun, error = %e, "cannot queue passthrough command");
-            Some(Response::status(
-                Status::CHECK_CONDITION,
-                Sense::new(SenseKey::HARDWARE_ERROR, asc::INTERNAL_TGT_FAILURE).render(descriptor),
-            ))
+            Some(internal_failure(descriptor))
         }
     }
 }
@@ -216,26 +213,30 @@ fn passthrough_response(
             host_status,
             driver_status,
         } => {
+            let op = cmd.cdb.first().copied().unwrap_or(0);
             tracing::warn!(
                 lun,
                 host_status,
                 driver_status,
-                op = cmd.cdb.first().copied().unwrap_or(0),
+                op,
                 "passthrough command failed below the device"
             );
-            Response::status(
-                Status::CHECK_CONDITION,
-                Sense::new(SenseKey::HARDWARE_ERROR, asc::INTERNAL_TGT_FAILURE).render(descriptor),
-            )
+            internal_failure(descriptor)
         }
         PtDone::Refused(e) => {
-            tracing::warn!(lun, error = %e, op = cmd.cdb.first().copied().unwrap_or(0), "passthrough command refused by the kernel");
-            Response::status(
-                Status::CHECK_CONDITION,
-                Sense::new(SenseKey::HARDWARE_ERROR, asc::INTERNAL_TGT_FAILURE).render(descriptor),
-            )
+            let op = cmd.cdb.first().copied().unwrap_or(0);
+            tracing::warn!(lun, error = %e, op, "passthrough command refused by the kernel");
+            internal_failure(descriptor)
         }
     }
+}
+
+/// CHECK CONDITION, HARDWARE ERROR / INTERNAL TARGET FAILURE.
+fn internal_failure(descriptor: bool) -> Response {
+    Response::status(
+        Status::CHECK_CONDITION,
+        Sense::new(SenseKey::HARDWARE_ERROR, asc::INTERNAL_TGT_FAILURE).render(descriptor),
+    )
 }
 
 /// Runs a started command: the common checks and the handler. `Some` with the response
