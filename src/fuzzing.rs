@@ -509,6 +509,7 @@ pub fn cdb(data: &[u8]) {
         preferred_blksize: None,
         read_only_fallback: false,
         access: bs::Access::Buffered,
+        rbd: None,
     });
     disk.size = SIZE;
     disk.path = Some("memfd".to_owned());

@@ -13,5 +13,6 @@ pub fn open() -> Media {
         preferred_blksize: None,
         read_only_fallback: false,
         access: super::Access::Buffered,
+        rbd: None,
     }
 }

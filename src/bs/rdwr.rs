@@ -73,6 +73,7 @@ pub fn open(path: &str, oflags: OpenFlags) -> Result<Media, BsError> {
         preferred_blksize,
         read_only_fallback,
         access,
+        rbd: None,
     })
 }
 

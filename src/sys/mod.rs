@@ -9,3 +9,5 @@
 pub mod aio;
 pub mod crc32c;
 pub mod dio;
+#[cfg(feature = "rbd")]
+pub mod rbd;
