@@ -52,6 +52,9 @@
 #                      --capture-c writes c-tgt-1.0.85-BSTYPE.txt, and a run of ours
 #                      accepts only the failures that C tgt has with rdwr AND with
 #                      BSTYPE (so ours must pass what C passes on either store)
+#   LUN_BACKING        backing path of LUN 1 instead of the 256 MiB file (e.g. an RBD
+#                      image `pool/image` for BSTYPE=rbd; it is used as it is)
+#   LUN_BSOPTS         --bsopts of LUN 1 (e.g. conf=/path/ceph.conf for BSTYPE=rbd)
 #   TMPDIR             where the work directory and the LUN file go (default /tmp;
 #                      /dev/shm puts the LUN on tmpfs)
 #   LIBISCSI_TIMEOUT   seconds one iscsi-test-cu pass may take (default 240; a pass
@@ -247,7 +250,8 @@ start_daemon() {
         sleep 0.1
     done
     if ! adm --mode target --op new --tid 1 -T "$IQN" >/dev/null ||
-        ! adm --mode logicalunit --op new --tid 1 --lun 1 --bstype "$BSTYPE" -b "$WORK/lun1.img" >/dev/null ||
+        ! adm --mode logicalunit --op new --tid 1 --lun 1 --bstype "$BSTYPE" \
+            -b "${LUN_BACKING:-$WORK/lun1.img}" ${LUN_BSOPTS:+--bsopts "$LUN_BSOPTS"} >/dev/null ||
         ! adm --mode target --op bind --tid 1 -I ALL >/dev/null; then
         die "target set-up failed; log: $WORK/$name.tgtd.log"
     fi

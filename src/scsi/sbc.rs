@@ -295,7 +295,8 @@ fn outcome(
         )),
         Ok(d) => finish(d),
         Err(e) => {
-            tracing::warn!(lun, error = %e, "backing-store i/o failed");
+            let cause = std::error::Error::source(&e).map(ToString::to_string);
+            tracing::warn!(lun, error = %e, cause = cause.as_deref().unwrap_or(""), "backing-store i/o failed");
             Outcome::check(io_failure(&e))
         }
     }
