@@ -13,8 +13,15 @@
 # the target's CPU per I/O (utime+stime of the whole tgtd from /proc/PID/stat). Prints
 # medians and ours/C ratios. Client, target and the Ceph daemons share the machine's cores.
 #
+# Ours runs librbd without its cache (an acknowledged write is in the cluster); C tgt runs
+# with librbd's default (rbd_cache on, writethrough until the initiator's first SYNCHRONIZE
+# CACHE, writeback after: qemu-img sends one when it closes, so C's writes from the second
+# run on are acknowledged from tgtd's memory). BENCH_C_CEPH_ARGS=--rbd_cache=false gives C
+# ours' durability (C tgt reads CEPH_ARGS like ours).
+#
 # Environment: BENCH_ROUNDS, BENCH_SCALE (factor on the I/O counts, default 1),
-# CEPH_MON_PORT (default 3392), BENCH_PORT (ours; C gets +1; default 3393).
+# CEPH_MON_PORT (default 3392), BENCH_PORT (ours; C gets +1; default 3393),
+# BENCH_C_CEPH_ARGS (CEPH_ARGS of C tgtd, default none).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -39,6 +46,7 @@ CLK_TCK=$(getconf CLK_TCK)
 W=$(mktemp -d /tmp/rbd-bench.XXXXXX)
 D=$W/ceph
 cleanup() {
+    set +e
     for i in "${!PID[@]}"; do kill -9 "${PID[$i]}" 2>/dev/null; wait "${PID[$i]}" 2>/dev/null; done
     "$ceph_tool/stop.sh" "$D"
     rm -rf "$W"
@@ -51,7 +59,9 @@ timeout 300 rbd -c "$CONF" bench --io-type write --io-size 4M --io-total 256M --
 
 for i in rs c; do
     ctl=$((PORT[$i] - 3000))
-    TGT_IPC_SOCKET=$W/sock-$i setsid "${BIN[$i]}" -f -C "$ctl" --iscsi "portal=127.0.0.1:${PORT[$i]}" \
+    args=""
+    [[ $i == c ]] && args=${BENCH_C_CEPH_ARGS:-}
+    CEPH_ARGS=$args TGT_IPC_SOCKET=$W/sock-$i setsid "${BIN[$i]}" -f -C "$ctl" --iscsi "portal=127.0.0.1:${PORT[$i]}" \
         </dev/null >"$W/tgtd-$i.log" 2>&1 &
     PID[$i]=$!
     for _ in $(seq 100); do [[ -S $W/sock-$i.$ctl ]] && break; sleep 0.1; done
@@ -89,6 +99,7 @@ WORKLOADS=(
 )
 echo "bench: $(nproc) cores shared by qemu-img, both tgtd and the Ceph monitor and OSD; load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "bench: $ROUNDS rounds, C and ours alternating; rate = IOPS (4k) or MB/s (1m); cpu = target us per I/O"
+echo "bench: C tgtd CEPH_ARGS: '${BENCH_C_CEPH_ARGS:-}'; ours: librbd cache off"
 printf '%-14s %10s %10s %7s %10s %10s %7s\n' workload C-rate ours-rate ratio C-cpu ours-cpu ratio
 for wl in "${WORKLOADS[@]}"; do
     read -r name size depth write count <<<"$wl"

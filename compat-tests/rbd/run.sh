@@ -28,7 +28,8 @@
 #              an rdwr LUN of another target meanwhile; the OSD restarted, READ on the rbd
 #              LUN succeeds again within 60 s
 #   thin       with thin_provisioning=1, iscsi-test-cu's Unmap, WriteSame10/16, GetLBAStatus,
-#              CompareAndWrite and OrWrite suites give the same counts on rbd as on rdwr
+#              CompareAndWrite and OrWrite suites run as many tests on rbd as on rdwr, and
+#              none fails on rbd
 #   libiscsi   (RBD_LIBISCSI=1, default) compat-tests/libiscsi/run.sh on an rbd LUN
 #              (BSTYPE=rbd, LUN_BACKING, LUN_BSOPTS), then on our rdwr; the per-test
 #              results must be the same. C tgt + tgt-rbd cannot be measured: it aborts
@@ -275,12 +276,14 @@ for suite in Unmap WriteSame10 WriteSame16 GetLBAStatus CompareAndWrite OrWrite;
     a=$(awk '$1 == "tests" { print $3 "/" $4 "/" $5 }' "$W/thin-$suite-rbd.out")
     b=$(awk '$1 == "tests" { print $3 "/" $4 "/" $5 }' "$W/thin-$suite-rbd-other.out")
     thin_report+=" $suite rbd $a rdwr $b;"
-    [[ -n $a && $a == "$b" ]] || thin_same=0
+    # rbd must run what rdwr runs and fail nothing (rdwr's GET LBA STATUS depends on the
+    # file system's hole granularity and may fail UnmapSingle).
+    [[ -n $a && ${a%%/*} == "${b%%/*}" && ${a##*/} == 0 ]] || thin_same=0
 done
 if ((thin_same)); then
-    pass "thin LUN, libiscsi run/passed/failed per suite, rbd = rdwr:$thin_report"
+    pass "thin LUN, libiscsi run/passed/failed per suite, nothing fails on rbd:$thin_report"
 else
-    fail "thin LUN, libiscsi run/passed/failed differ:$thin_report"
+    fail "thin LUN, libiscsi run/passed/failed:$thin_report"
 fi
 
 # ---- libiscsi: ours on rbd vs ours on rdwr
