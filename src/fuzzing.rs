@@ -510,6 +510,7 @@ pub fn cdb(data: &[u8]) {
         read_only_fallback: false,
         access: bs::Access::Buffered,
         passthrough: None,
+        rbd: None,
     });
     disk.size = SIZE;
     disk.path = Some("memfd".to_owned());

@@ -54,6 +54,9 @@
 #                      BSTYPE (so ours must pass what C passes on either store)
 #   BSOFLAGS           --bsoflags of LUN 1 (e.g. sync:direct; default none); held to
 #                      the same expectations as the store without flags
+#   LUN_BACKING        backing path of LUN 1 instead of the 256 MiB file (e.g. an RBD
+#                      image `pool/image` for BSTYPE=rbd; it is used as it is)
+#   LUN_BSOPTS         --bsopts of LUN 1 (e.g. conf=/path/ceph.conf for BSTYPE=rbd)
 #   TMPDIR             where the work directory and the LUN file go (default /tmp;
 #                      /dev/shm puts the LUN on tmpfs)
 #   LIBISCSI_TIMEOUT   seconds one iscsi-test-cu pass may take (default 240; a pass
@@ -250,7 +253,8 @@ start_daemon() {
         sleep 0.1
     done
     if ! adm --mode target --op new --tid 1 -T "$IQN" >/dev/null ||
-        ! adm --mode logicalunit --op new --tid 1 --lun 1 --bstype "$BSTYPE" -b "$WORK/lun1.img" \
+        ! adm --mode logicalunit --op new --tid 1 --lun 1 --bstype "$BSTYPE" \
+            -b "${LUN_BACKING:-$WORK/lun1.img}" ${LUN_BSOPTS:+--bsopts "$LUN_BSOPTS"} \
             ${BSOFLAGS:+--bsoflags "$BSOFLAGS"} >/dev/null ||
         ! adm --mode target --op bind --tid 1 -I ALL >/dev/null; then
         die "target set-up failed; log: $WORK/$name.tgtd.log"

@@ -53,7 +53,8 @@ const NOT_SHIPPED: &[(&str, &str)] = &[
     ),
     (
         "/usr/lib/tgt/backing-store/",
-        "loadable backing stores (rbd, glfs: Debian's tgt-rbd, tgt-glusterfs): not implemented",
+        "loadable backing stores: rbd (Debian's tgt-rbd) is built into tgtd (cargo feature \
+         tgt/rbd, on in debian/rules); glfs (tgt-glusterfs) is not implemented",
     ),
 ];
 

@@ -3,14 +3,15 @@
 //! Owns what a store accepts (`bsoflags`), how its media is opened and sized, and the
 //! I/O engines: blocking operations on the shared worker pool ([`rdwr_io`], [`pool`]),
 //! Linux native AIO for the aio store ([`aio`]), and the LU's media access gate
-//! ([`gate`]). It must not know about targets, SCSI or transports. Sources: tgt
-//! `usr/bs.c`, `usr/bs_rdwr.c`, `usr/bs_aio.c`, `usr/bs_null.c`, `usr/util.c`
-//! `backed_file_open()`.
+//! ([`gate`]), and Ceph RBD images through librbd ([`rbd`], cargo feature `rbd`). It must
+//! not know about targets, SCSI or transports. Sources: tgt `usr/bs.c`, `usr/bs_rdwr.c`,
+//! `usr/bs_aio.c`, `usr/bs_null.c`, `usr/bs_rbd.c`, `usr/util.c` `backed_file_open()`.
 
 pub mod aio;
 pub mod gate;
 pub mod null;
 pub mod pool;
+pub mod rbd;
 pub mod rdwr;
 pub mod rdwr_io;
 pub mod sg;
@@ -104,42 +105,72 @@ pub enum BsKind {
     /// A Linux SCSI device (`/dev/sgN`, or `/dev/bsg/...` for `bsg`) that every command
     /// of a passthrough LU goes to.
     Sg,
+    /// A Ceph RBD image through librbd (only with the `rbd` feature).
+    Rbd,
 }
 
-/// Every store this daemon provides, in the order `sys show` lists them (tgt lists aio
-/// last: it registers first).
+const NULL: BsTemplate = BsTemplate {
+    name: "null",
+    oflags_supported: OpenFlags::NONE,
+    kind: BsKind::Null,
+};
+const RDWR: BsTemplate = BsTemplate {
+    name: "rdwr",
+    oflags_supported: OpenFlags::SYNC_DIRECT,
+    kind: BsKind::Rdwr,
+};
+// tgt: usr/bs_aio.c registers no `bs_oflags_supported`: `--bsoflags` is refused, and
+// the media is always opened O_DIRECT.
+const AIO: BsTemplate = BsTemplate {
+    name: "aio",
+    oflags_supported: OpenFlags::NONE,
+    kind: BsKind::Aio,
+};
+// tgt: usr/bs_sg.c registers sg then bsg, with no `bs_oflags_supported`. Both take
+// device type pt only (checked at LU creation).
+const SG: BsTemplate = BsTemplate {
+    name: "sg",
+    oflags_supported: OpenFlags::NONE,
+    kind: BsKind::Sg,
+};
+const BSG: BsTemplate = BsTemplate {
+    name: "bsg",
+    oflags_supported: OpenFlags::NONE,
+    kind: BsKind::Sg,
+};
+
+/// Every store this daemon provides, in the order `sys show` lists them: tgt lists
+/// aio last (it registers first) and rbd first (its module loads last).
 /// COMPAT: C tgt also lists ssc, smc, mmc and sheepdog; we list what we run.
+#[cfg(feature = "rbd")]
 pub const TEMPLATES: &[BsTemplate] = &[
-    // tgt: usr/bs_sg.c registers sg then bsg, with no `bs_oflags_supported`. Both take
-    // device type pt only (checked at LU creation).
     BsTemplate {
-        name: "bsg",
-        oflags_supported: OpenFlags::NONE,
-        kind: BsKind::Sg,
-    },
-    BsTemplate {
-        name: "sg",
-        oflags_supported: OpenFlags::NONE,
-        kind: BsKind::Sg,
-    },
-    BsTemplate {
-        name: "null",
-        oflags_supported: OpenFlags::NONE,
-        kind: BsKind::Null,
-    },
-    BsTemplate {
-        name: "rdwr",
+        name: "rbd",
         oflags_supported: OpenFlags::SYNC_DIRECT,
-        kind: BsKind::Rdwr,
+        kind: BsKind::Rbd,
     },
-    // tgt: usr/bs_aio.c registers no `bs_oflags_supported`: `--bsoflags` is refused, and
-    // the media is always opened O_DIRECT.
-    BsTemplate {
-        name: "aio",
-        oflags_supported: OpenFlags::NONE,
-        kind: BsKind::Aio,
-    },
+    BSG,
+    SG,
+    NULL,
+    RDWR,
+    AIO,
 ];
+
+/// Every store this daemon provides, in `sys show` order (no rbd: built without the
+/// `rbd` feature, as tgt without Debian's `tgt-rbd`).
+#[cfg(not(feature = "rbd"))]
+pub const TEMPLATES: &[BsTemplate] = &[BSG, SG, NULL, RDWR, AIO];
+
+/// Names of stores tgt can have that this build leaves out, with why: `--bstype` of one
+/// of them is refused with that reason in the log.
+pub fn not_built(name: &str) -> Option<&'static str> {
+    match name {
+        "rbd" if cfg!(not(feature = "rbd")) => {
+            Some("tgtd was built without the rbd backing store (cargo feature \"rbd\")")
+        }
+        _ => None,
+    }
+}
 
 /// Finds a template by its exact name. tgt: usr/bs.c `get_backingstore_template()`
 pub fn lookup(name: &str) -> Option<&'static BsTemplate> {
@@ -219,6 +250,8 @@ pub struct Media {
     pub access: Access,
     /// For a passthrough device: how commands reach it.
     pub passthrough: Option<sg::Passthrough>,
+    /// The open RBD image of an rbd LU.
+    pub rbd: Option<Arc<rbd::RbdMedia>>,
 }
 
 /// Why media could not be opened. Every variant answers `invalid request` to tgtadm.
@@ -242,6 +275,13 @@ pub enum BsError {
         #[source]
         err: io::Error,
     },
+    /// An RBD image could not be opened (the cause names pool, image and librados'
+    /// error).
+    #[error(transparent)]
+    Rbd(#[from] rbd::RbdError),
+    /// The store is not in this build.
+    #[error("{0}")]
+    NotBuilt(&'static str),
     /// Neither a regular file nor a block device.
     #[error("cannot use {path}: mode {mode:o} is neither a regular file nor a block device")]
     BadFileType {
@@ -252,10 +292,32 @@ pub enum BsError {
     },
 }
 
+impl BsError {
+    /// True for failures tgt reports from `bs_init` (tgtadm's `unknown error`: a wrong
+    /// configuration, the cluster unreachable) rather than from `bs_open` (`invalid
+    /// request`).
+    pub fn is_setup(&self) -> bool {
+        matches!(self, BsError::Rbd(e) if e.is_setup())
+    }
+}
+
 impl BsTemplate {
-    /// Opens `path` for a LU of this store. tgt: `bs_open`
-    pub fn open(&self, path: &str, oflags: OpenFlags) -> Result<Media, BsError> {
+    /// Opens `path` for a LU of this store, which reads its `bsopts` (rbd only).
+    /// tgt: `bs_init`, `bs_open`
+    pub fn open(
+        &self,
+        path: &str,
+        oflags: OpenFlags,
+        bsopts: Option<&str>,
+    ) -> Result<Media, BsError> {
         match self.kind {
+            #[cfg(feature = "rbd")]
+            BsKind::Rbd => rbd::open(path, oflags, bsopts),
+            #[cfg(not(feature = "rbd"))]
+            BsKind::Rbd => {
+                let _ = bsopts;
+                Err(BsError::NotBuilt("rbd"))
+            }
             BsKind::Rdwr => rdwr::open(path, oflags),
             BsKind::Null => Ok(null::open()),
             // tgt tells sg from bsg by the node, not by the name the LU was created with.
@@ -318,5 +380,18 @@ mod tests {
         assert!(lookup("rdwr").is_some());
         assert!(lookup("rdw").is_none());
         assert!(lookup("RDWR").is_none());
+    }
+
+    #[test]
+    fn rbd_only_with_its_feature() {
+        assert_eq!(lookup("rbd").is_some(), cfg!(feature = "rbd"));
+        assert_eq!(not_built("rbd").is_some(), cfg!(not(feature = "rbd")));
+        assert_eq!(not_built("rdwr"), None);
+        let names: Vec<_> = TEMPLATES.iter().map(|t| t.name).collect();
+        if cfg!(feature = "rbd") {
+            assert_eq!(names, ["rbd", "bsg", "sg", "null", "rdwr", "aio"]);
+        } else {
+            assert_eq!(names, ["bsg", "sg", "null", "rdwr", "aio"]);
+        }
     }
 }

@@ -14,5 +14,6 @@ pub fn open() -> Media {
         read_only_fallback: false,
         access: super::Access::Buffered,
         passthrough: None,
+        rbd: None,
     }
 }

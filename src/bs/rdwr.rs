@@ -74,6 +74,7 @@ pub fn open(path: &str, oflags: OpenFlags) -> Result<Media, BsError> {
         read_only_fallback,
         access,
         passthrough: None,
+        rbd: None,
     })
 }
 

@@ -115,6 +115,7 @@ pub fn open(path: &str) -> Result<Media, BsError> {
         read_only_fallback: false,
         access: Access::Buffered,
         passthrough: Some(Passthrough { iface, timeout_ms }),
+        rbd: None,
     })
 }
 

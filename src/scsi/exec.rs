@@ -49,6 +49,7 @@ use std::sync::Arc;
 
 use crate::bs::aio::{AioIo, AioJob};
 use crate::bs::pool::WorkerPool;
+use crate::bs::rbd::{RbdIo, RbdMedia};
 use crate::bs::rdwr_io::{IoDone, IoError};
 use crate::bs::Access;
 
@@ -727,6 +728,28 @@ impl Req<'_> {
     }
 }
 
+impl Req<'_> {
+    /// Hands a transfer of an rbd LU to librbd; once done, `job` turns the result into the
+    /// outcome on a librbd thread and the response goes to the completer, which queues it
+    /// to the submitting loop and wakes it. Commands the completion releases from the
+    /// task set start on a backing-store worker, never on librbd's thread.
+    /// tgt: usr/bs_rbd.c (which blocks one of 16 threads per LU instead)
+    pub(crate) fn spawn_rbd(
+        &self,
+        rbd: &RbdMedia,
+        io: RbdIo,
+        job: impl FnOnce(Result<IoDone, IoError>) -> Outcome + Send + 'static,
+    ) -> Step<Reply> {
+        let done = self.completion();
+        let pool = Arc::clone(self.ctx.pool);
+        rbd.submit(
+            io,
+            Box::new(move |result| done.deliver_elsewhere(job(result), &pool)),
+        );
+        ControlFlow::Continue(Reply::Queued)
+    }
+}
+
 /// Delivers an asynchronous command's outcome: residuals, statistics, completer, and
 /// the commands of the task set that were waiting for it.
 pub(crate) struct Completion {
@@ -748,6 +771,21 @@ impl Completion {
         let ready = self.end(resp.status);
         self.completer.complete(self.tag, resp);
         start_released(&self.lu, ready);
+    }
+
+    /// Like [`deliver`](Self::deliver), from a thread that must not run commands (a
+    /// library's callback thread): what the task set releases starts on a worker of `pool`.
+    pub(crate) fn deliver_elsewhere(self, o: Outcome, pool: &WorkerPool) {
+        let resp = finish(o, self.expected_in, self.expected_out, self.descriptor);
+        let ready = self.end(resp.status);
+        self.completer.complete(self.tag, resp);
+        if ready.is_empty() {
+            return;
+        }
+        let lu = Arc::clone(&self.lu);
+        if let Err(e) = pool.submit(Box::new(move || start_released(&lu, ready))) {
+            tracing::error!(lun = self.lu.lun, error = %e, "cannot start released commands");
+        }
     }
 
     /// Completion statistics and the task set, in one hold of the LU's lock. Returns the

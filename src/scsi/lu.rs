@@ -252,6 +252,28 @@ impl Lu {
         r
     }
 
+    /// The media now holds `size` bytes (an RBD image was resized): the LU takes the new
+    /// capacity and every nexus gets CAPACITY DATA HAS CHANGED. Nothing when unchanged.
+    pub fn media_resized(&self, size: u64) {
+        let old = {
+            let mut c = self.config_mut();
+            let old = c.size;
+            if old == size || c.media.is_none() {
+                return;
+            }
+            c.size = size;
+            if let Some(m) = c.media.as_mut() {
+                m.size = size;
+            }
+            old
+        };
+        tracing::info!(lun = self.lun, old, new = size, "media resized");
+        self.state().ua_all(Sense::new(
+            SenseKey::UNIT_ATTENTION,
+            asc::CAPACITY_DATA_HAS_CHANGED,
+        ));
+    }
+
     /// Whether `--op show` prints `Prevent removal: Yes`.
     pub fn prevents_removal(&self) -> bool {
         !self.state().prevent.is_empty()
@@ -462,10 +484,19 @@ impl LogicalUnit {
             self.path = None;
             self.size = 0;
         }
-        let media = self.bst.open(path, self.bsoflags).map_err(|e| {
-            tracing::warn!(lun = self.lun, error = %e, "backing store open failed");
-            ErrCode::INVALID_REQUEST
-        })?;
+        let media = self
+            .bst
+            .open(path, self.bsoflags, self.bsopts.as_deref())
+            .map_err(|e| {
+                tracing::warn!(lun = self.lun, path, error = %e, "backing store open failed");
+                // tgt: a failing `bs_init` (rbd: configuration, connection) is
+                // TGTADM_UNKNOWN_ERR, a failing `bs_open` TGTADM_INVALID_REQUEST.
+                if e.is_setup() {
+                    ErrCode::UNKNOWN_ERR
+                } else {
+                    ErrCode::INVALID_REQUEST
+                }
+            })?;
         if media.read_only_fallback {
             self.attrs.readonly = 1;
         }

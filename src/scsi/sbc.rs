@@ -22,6 +22,7 @@ use std::sync::Arc;
 
 use crate::bs::aio::AioIo;
 use crate::bs::gate::IoGate;
+use crate::bs::rbd::{RbdIo, RbdMedia};
 use crate::bs::rdwr_io::{self, IoDone, IoError, IoOp, Stamp};
 use crate::bs::{Access, BsKind};
 
@@ -51,8 +52,10 @@ struct Disk {
     wce: bool,
     lbppbe: u8,
     la_lba: u16,
-    /// `None` for the null store.
+    /// `None` for the null and rbd stores.
     file: Option<Arc<File>>,
+    /// The image of an rbd LU.
+    rbd: Option<Arc<RbdMedia>>,
     /// Buffered or O_DIRECT (with its alignment).
     access: Access,
     gate: Arc<IoGate>,
@@ -71,9 +74,16 @@ impl Disk {
             .and_then(|p| p.data.first())
             .is_some_and(|b| b & 0x04 != 0);
         let file = match c.bst.kind {
-            BsKind::Null | BsKind::Sg => None,
+            BsKind::Null | BsKind::Sg | BsKind::Rbd => None,
             BsKind::Rdwr | BsKind::Aio => c.media.as_ref().and_then(|m| m.file.clone()),
         };
+        let rbd = match c.bst.kind {
+            BsKind::Rbd => c.media.as_ref().and_then(|m| m.rbd.clone()),
+            _ => None,
+        };
+        if let Some(r) = &rbd {
+            r.watch_once(|| resize_watch(req));
+        }
         Self {
             shift: c.blk_shift,
             blocks: c.size.checked_shr(c.blk_shift).unwrap_or(0),
@@ -83,10 +93,17 @@ impl Disk {
             lbppbe: c.attrs.lbppbe,
             la_lba: c.attrs.la_lba,
             file,
+            rbd,
             access: c.media.as_ref().map_or(Access::Buffered, |m| m.access),
             gate,
             aio: c.bst.kind == BsKind::Aio,
         }
+    }
+
+    /// No media to do I/O on (the null store, or media that is not open): commands
+    /// finish at once.
+    fn null(&self) -> bool {
+        self.file.is_none() && self.rbd.is_none()
     }
 
     fn bytes(&self, blocks: u64) -> u64 {
@@ -122,6 +139,9 @@ impl Disk {
         exclusive: bool,
         finish: impl FnOnce(IoDone) -> Outcome + Send + 'static,
     ) -> Step<Reply> {
+        if let Some(rbd) = &self.rbd {
+            return self.submit_rbd(req, rbd, op, exclusive, finish);
+        }
         let Some(file) = self.file.clone() else {
             return fail(SenseKey::NOT_READY, asc::MEDIUM_NOT_PRESENT);
         };
@@ -140,6 +160,50 @@ impl Disk {
         })
     }
 
+    /// An rbd LU's `op`: READ, WRITE, SYNCHRONIZE CACHE and one-range deallocations go to
+    /// librbd asynchronously, holding the gate shared until they complete, when the gate
+    /// is free now; everything else (and those when it is not) runs on a worker with
+    /// blocking librbd calls, as [`Disk::submit`] runs rdwr's.
+    fn submit_rbd(
+        &self,
+        req: &Req<'_>,
+        rbd: &Arc<RbdMedia>,
+        op: IoOp,
+        exclusive: bool,
+        finish: impl FnOnce(IoDone) -> Outcome + Send + 'static,
+    ) -> Step<Reply> {
+        let lun = req.lu.lun;
+        let hold = if exclusive {
+            None
+        } else {
+            self.gate.try_shared()
+        };
+        let op = match hold {
+            Some(hold) => match RbdIo::of(op) {
+                Ok(io) => {
+                    return req.spawn_rbd(rbd, io, move |result| {
+                        drop(hold);
+                        outcome(lun, result, finish)
+                    })
+                }
+                Err(op) => op,
+            },
+            None => op,
+        };
+        let gate = Arc::clone(&self.gate);
+        let rbd = Arc::clone(rbd);
+        req.spawn(move || {
+            let result = if exclusive {
+                let _held = gate.exclusive();
+                rbd.run(op)
+            } else {
+                let _held = gate.shared();
+                rbd.run(op)
+            };
+            outcome(lun, result, finish)
+        })
+    }
+
     /// READ or WRITE: an aio LU hands it to the native AIO queue of the loop that
     /// submitted the command, unless it is exclusive (a partial-block write with
     /// O_DIRECT), verifies, or the gate is not free now (a read-modify-write holds or
@@ -152,6 +216,9 @@ impl Disk {
         exclusive: bool,
         finish: impl FnOnce(IoDone) -> Outcome + Send + 'static,
     ) -> Step<Reply> {
+        if self.rbd.is_some() {
+            return self.submit(req, op, exclusive, finish);
+        }
         let eligible = self.aio
             && !exclusive
             && matches!(op, IoOp::Read { .. } | IoOp::Write { verify: false, .. });
@@ -186,6 +253,33 @@ impl Disk {
     }
 }
 
+/// What runs, on a librbd thread, when an rbd LU's image header changes: a worker reads
+/// the image's size and, if it changed, the LU takes it and queues CAPACITY DATA HAS
+/// CHANGED for every nexus.
+fn resize_watch(req: &Req<'_>) -> Box<dyn Fn() + Send + Sync> {
+    let lu = Arc::downgrade(req.lu);
+    let pool = Arc::clone(req.ctx.pool);
+    Box::new(move || {
+        let lu = lu.clone();
+        let job = move || {
+            let Some(lu) = lu.upgrade() else {
+                return;
+            };
+            let rbd = lu.config().media.as_ref().and_then(|m| m.rbd.clone());
+            match rbd.map(|r| r.size()) {
+                Some(Ok(size)) => lu.media_resized(size),
+                Some(Err(e)) => {
+                    tracing::warn!(lun = lu.lun, error = %e, "rbd: cannot read the image size");
+                }
+                None => {}
+            }
+        };
+        if let Err(e) = pool.submit(Box::new(job)) {
+            tracing::warn!(error = %e, "rbd: cannot check the image size");
+        }
+    })
+}
+
 /// The outcome of a finished media operation: MISCOMPARE with the offset of the first
 /// difference, `finish` on success, the sense of the failure otherwise.
 fn outcome(
@@ -201,7 +295,8 @@ fn outcome(
         )),
         Ok(d) => finish(d),
         Err(e) => {
-            tracing::warn!(lun, error = %e, "backing-store i/o failed");
+            let cause = std::error::Error::source(&e).map(ToString::to_string);
+            tracing::warn!(lun, error = %e, cause = cause.as_deref().unwrap_or(""), "backing-store i/o failed");
             Outcome::check(io_failure(&e))
         }
     }
@@ -247,7 +342,7 @@ pub(crate) fn read(req: &mut Req<'_>) -> Step<Reply> {
     let bytes = d.bytes(u64::from(tl));
     let want = usize::try_from(bytes.min(u64::from(req.cmd.expected_in))).unwrap_or(0);
     ensure(want <= MAX_READ_BYTES, asc::INVALID_FIELD_IN_CDB)?;
-    if want == 0 || d.file.is_none() {
+    if want == 0 || d.null() {
         return done(Outcome::data(vec![0; want]).with_in_len(bytes));
     }
     let dpo = !is_6_byte(op) && b1 & 0x10 != 0;
@@ -282,7 +377,7 @@ pub(crate) fn write(req: &mut Req<'_>) -> Step<Reply> {
     let bytes = d.bytes(u64::from(tl));
     let mut data = std::mem::take(&mut req.cmd.data_out);
     data.truncate(usize::try_from(bytes).unwrap_or(usize::MAX));
-    if data.is_empty() || d.file.is_none() {
+    if data.is_empty() || d.null() {
         return done(Outcome::good().with_out_len(bytes));
     }
     let verify = matches!(
@@ -315,7 +410,7 @@ pub(crate) fn verify(req: &mut Req<'_>) -> Step<Reply> {
     let d = Disk::of(req);
     d.in_range(lba, u64::from(tl))?;
     let bytes = d.bytes(u64::from(tl));
-    if bytchk == 0 || tl == 0 || d.file.is_none() {
+    if bytchk == 0 || tl == 0 || d.null() {
         return done(Outcome::good());
     }
     let offset = d.bytes(lba);
@@ -362,7 +457,7 @@ pub(crate) fn compare_and_write(req: &mut Req<'_>) -> Step<Reply> {
         got == both && u64::from(req.cmd.expected_out) == both,
         asc::INVALID_FIELD_IN_CDB,
     )?;
-    if nlb == 0 || d.file.is_none() {
+    if nlb == 0 || d.null() {
         return done(Outcome::good().with_out_len(both));
     }
     let mut compare = std::mem::take(&mut req.cmd.data_out);
@@ -387,7 +482,7 @@ pub(crate) fn orwrite(req: &mut Req<'_>) -> Step<Reply> {
     let bytes = d.bytes(u64::from(tl));
     let mut data = std::mem::take(&mut req.cmd.data_out);
     data.truncate(usize::try_from(bytes).unwrap_or(usize::MAX));
-    if data.is_empty() || d.file.is_none() {
+    if data.is_empty() || d.null() {
         return done(Outcome::good().with_out_len(bytes));
     }
     let io = IoOp::OrWrite {
@@ -403,7 +498,7 @@ pub(crate) fn pre_fetch(req: &mut Req<'_>) -> Step<Reply> {
     let (lba, tl) = req.cdb.lba_and_blocks();
     let d = Disk::of(req);
     d.in_range(lba, u64::from(tl))?;
-    if d.file.is_none() {
+    if d.null() {
         return done(Outcome::good());
     }
     let io = IoOp::Prefetch {
@@ -419,7 +514,7 @@ pub(crate) fn synchronize_cache(req: &mut Req<'_>) -> Step<Reply> {
     let (lba, tl) = req.cdb.lba_and_blocks();
     let d = Disk::of(req);
     d.in_range(lba, u64::from(tl))?;
-    if d.file.is_none() {
+    if d.null() {
         return done(Outcome::good());
     }
     d.submit(req, IoOp::Sync, false, consumed(0))
@@ -457,7 +552,7 @@ pub(crate) fn write_same(req: &mut Req<'_>) -> Step<Reply> {
     };
     d.in_range(lba, blocks)?;
     let out_len = u64::try_from(expected).unwrap_or(0);
-    if d.file.is_none() {
+    if d.null() {
         return done(Outcome::good().with_out_len(out_len));
     }
     let pattern = if ndob {
@@ -530,7 +625,7 @@ pub(crate) fn unmap(req: &mut Req<'_>) -> Step<Reply> {
     // MAXIMUM UNMAP LBA COUNT (VPD B0) is 0xffffffff.
     ensure(total <= u64::from(u32::MAX), asc::INVALID_FIELD_IN_PARMS)?;
     let out_len = u64::try_from(p.len()).unwrap_or(0);
-    if ranges.is_empty() || d.file.is_none() {
+    if ranges.is_empty() || d.null() {
         return done(Outcome::good().with_out_len(out_len));
     }
     d.submit(req, IoOp::Deallocate { ranges }, false, consumed(out_len))
@@ -579,7 +674,7 @@ pub(crate) fn get_lba_status(req: &mut Req<'_>) -> Step<Reply> {
     ensure(lba < d.blocks, asc::LBA_OUT_OF_RANGE)?;
     let fit = usize::try_from(alloc.saturating_sub(8) / 16).unwrap_or(usize::MAX);
     let max = fit.clamp(1, MAX_LBA_STATUS_DESCRIPTORS);
-    if d.file.is_none() {
+    if d.null() {
         let extents = vec![rdwr_io::Extent {
             lba,
             blocks: d.blocks - lba,

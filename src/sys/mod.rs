@@ -9,4 +9,6 @@
 pub mod aio;
 pub mod crc32c;
 pub mod dio;
+#[cfg(feature = "rbd")]
+pub mod rbd;
 pub mod sg;

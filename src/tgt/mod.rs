@@ -456,7 +456,10 @@ impl System {
         }
         let bst = match bstype {
             Some(name) => bs::lookup(name).ok_or_else(|| {
-                tracing::warn!(bstype = name, "unknown backing store type");
+                match bs::not_built(name) {
+                    Some(why) => tracing::warn!(bstype = name, "{why}"),
+                    None => tracing::warn!(bstype = name, "unknown backing store type"),
+                }
                 ErrCode::INVALID_REQUEST
             })?,
             None => bs::lookup(bs::DEFAULT_BSTYPE).ok_or(ErrCode::INVALID_REQUEST)?,
