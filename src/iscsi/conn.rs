@@ -826,9 +826,11 @@ impl Connection {
             self.reject(reject::PROTOCOL_ERROR, [0; 48]);
             return;
         }
+        // The buffer grows as the data arrives (in order, normally: appended without
+        // first zero-filling the whole transfer); `try_release_write` pads any gap.
         let mut buf = data;
         let received = u32::try_from(buf.len()).unwrap_or(u32::MAX);
-        buf.resize(edtl_usize, 0);
+        buf.reserve_exact(edtl_usize - buf.len());
         let unsolicited_open = !final_pdu && params[idx::INITIAL_R2T] == 0;
         let unsolicited_end = if params[idx::INITIAL_R2T] == 0 {
             params[idx::FIRST_BURST].min(edtl)
@@ -977,7 +979,14 @@ impl Connection {
                     usize::try_from(offset).unwrap_or(0),
                     usize::try_from(end).unwrap_or(0),
                 );
-                t.buf[o..e].copy_from_slice(&data);
+                if t.buf.len() >= e {
+                    t.buf[o..e].copy_from_slice(&data);
+                } else if t.buf.len() == o {
+                    t.buf.extend_from_slice(&data);
+                } else {
+                    t.buf.resize(e, 0);
+                    t.buf[o..e].copy_from_slice(&data);
+                }
                 t.received = t.received.saturating_add(len);
             }
             _ => {
@@ -1007,8 +1016,10 @@ impl Connection {
         if !ready {
             return;
         }
-        if let Some(t) = self.writes.remove(&itt) {
+        if let Some(mut t) = self.writes.remove(&itt) {
             let out_len = t.edtl;
+            t.buf
+                .resize(usize::try_from(out_len).unwrap_or(usize::MAX), 0);
             self.release(
                 t.itt,
                 t.lun,
@@ -1952,6 +1963,45 @@ mod tests {
             &[1, 1, 1, 1, 1, 2, 2, 2, 2, 2]
         );
         assert_eq!(cmds[0].data_out[9999], 4);
+    }
+
+    #[test]
+    fn data_out_in_any_order_lands_at_its_offset() {
+        // One R2T for the whole 8192 bytes; its data comes as two PDUs, the tail first
+        // (DataPDUInOrder=No), so the buffer has a gap until the head arrives.
+        let mut c = logged_in(&[("MaxBurstLength", "8192"), ("DataPDUInOrder", "No")]);
+        c.handle(
+            cmd(9, 10, false, true, 8192, vec![], true),
+            &mut Env,
+            &view(),
+        );
+        let Some(Out::R2t {
+            ttt, offset, len, ..
+        }) = c.take_output()
+        else {
+            panic!()
+        };
+        assert_eq!((offset, len), (0, 8192));
+        for (offset, fill, data_sn, final_pdu) in [(4096, 5, 0, false), (0, 6, 1, true)] {
+            c.handle(
+                In::DataOut {
+                    final_pdu,
+                    itt: 9,
+                    ttt,
+                    data_sn,
+                    offset,
+                    data: vec![fill; 4096],
+                },
+                &mut Env,
+                &view(),
+            );
+        }
+        let cmds = c.take_commands();
+        assert_eq!(cmds.len(), 1);
+        let d = &cmds[0].data_out;
+        assert_eq!(d.len(), 8192);
+        assert!(d[..4096].iter().all(|&b| b == 6));
+        assert!(d[4096..].iter().all(|&b| b == 5));
     }
 
     #[test]
