@@ -178,32 +178,7 @@ fn os(errno: i32) -> std::io::Error {
 }
 
 /// A transfer librbd does asynchronously.
-#[derive(Debug)]
-pub enum RbdIo {
-    /// Read `len` bytes at `offset`.
-    Read {
-        /// Byte offset.
-        offset: u64,
-        /// Length.
-        len: usize,
-    },
-    /// Write `data` at `offset`.
-    Write {
-        /// Byte offset.
-        offset: u64,
-        /// The data.
-        data: Vec<u8>,
-    },
-    /// Deallocate `len` bytes at `offset`.
-    Discard {
-        /// Byte offset.
-        offset: u64,
-        /// Length.
-        len: u64,
-    },
-    /// Flush (SYNCHRONIZE CACHE).
-    Flush,
-}
+pub use crate::sys::rbd_op::RbdOp as RbdIo;
 
 impl RbdIo {
     /// The asynchronous form of `op`, when librbd has one; otherwise `op` comes back.
@@ -263,10 +238,6 @@ impl Shape {
 /// The continuation of an asynchronous transfer; runs on a librbd thread.
 pub type RbdDone = Box<dyn FnOnce(Result<IoDone, IoError>) + Send>;
 
-/// Largest buffer a WRITE SAME or VERIFY builds at once.
-#[cfg(feature = "rbd")]
-const CHUNK: usize = 1 << 20;
-
 /// The open image of an rbd LU.
 #[cfg(feature = "rbd")]
 #[derive(Debug)]
@@ -307,15 +278,8 @@ impl RbdMedia {
     /// Starts `io`; `done` receives the result on a librbd thread (or on this one when
     /// librbd refuses the submission).
     pub fn submit(&self, io: RbdIo, done: RbdDone) {
-        use crate::sys::rbd::AioOp;
         let shape = Shape::of(&io);
         let is_read = matches!(io, RbdIo::Read { .. });
-        let op = match io {
-            RbdIo::Read { offset, len } => AioOp::Read { offset, len },
-            RbdIo::Write { offset, data } => AioOp::Write { offset, data },
-            RbdIo::Discard { offset, len } => AioOp::Discard { offset, len },
-            RbdIo::Flush => AioOp::Flush,
-        };
         let cont: crate::sys::rbd::AioDone = Box::new(move |r| {
             let result = match r {
                 Ok(buf) if is_read => Ok(IoDone::Data(buf)),
@@ -324,7 +288,7 @@ impl RbdMedia {
             };
             done(result);
         });
-        if let Err((errno, cont)) = self.image.aio(op, cont) {
+        if let Err((errno, cont)) = self.image.aio(io, cont) {
             tracing::warn!(pool = %self.path.pool, image = %self.path.image, errno, "rbd: cannot submit i/o");
             cont(Err(errno));
         }
@@ -359,37 +323,21 @@ impl RbdMedia {
             } => {
                 write(offset, &data)?;
                 if verify {
-                    return Ok(compare(&data, &read(offset, data.len())?));
+                    return Ok(super::rdwr_io::compare(&data, &read(offset, data.len())?));
                 }
                 Ok(IoDone::Done)
             }
             IoOp::Compare {
                 offset, expected, ..
-            } => Ok(compare(&expected, &read(offset, expected.len())?)),
+            } => Ok(super::rdwr_io::compare(
+                &expected,
+                &read(offset, expected.len())?,
+            )),
             IoOp::CompareEach {
                 offset,
                 block,
                 blocks,
-            } => {
-                let bs = block.len().max(1);
-                let per_chunk = (CHUNK / bs).max(1);
-                let mut done = 0u64;
-                while done < blocks {
-                    let n = usize::try_from(blocks - done)
-                        .unwrap_or(usize::MAX)
-                        .min(per_chunk);
-                    let back = read(offset + done * to_u64(bs), n * bs)?;
-                    for (i, got) in back.chunks(bs).enumerate() {
-                        if let IoDone::Miscompare { offset: o } = compare(&block, got) {
-                            return Ok(IoDone::Miscompare {
-                                offset: (done + to_u64(i)) * to_u64(bs) + o,
-                            });
-                        }
-                    }
-                    done += to_u64(n);
-                }
-                Ok(IoDone::Done)
-            }
+            } => super::rdwr_io::compare_each(read, offset, &block, blocks),
             IoOp::OrWrite { offset, data, .. } => {
                 let mut cur = read(offset, data.len())?;
                 cur.iter_mut().zip(&data).for_each(|(c, d)| *c |= d);
@@ -403,7 +351,7 @@ impl RbdMedia {
                 ..
             } => {
                 let cur = read(offset, expected.len())?;
-                if let miss @ IoDone::Miscompare { .. } = compare(&expected, &cur) {
+                if let miss @ IoDone::Miscompare { .. } = super::rdwr_io::compare(&expected, &cur) {
                     return Ok(miss);
                 }
                 write(offset, &new)?;
@@ -426,29 +374,11 @@ impl RbdMedia {
                 let bs = block.len().max(1);
                 let fill = usize::try_from(blocks)
                     .unwrap_or(usize::MAX)
-                    .min((CHUNK / bs).max(1));
-                let mut buf = block.repeat(fill);
-                let mut done = 0u64;
-                while done < blocks {
-                    let n = usize::try_from(blocks - done)
-                        .unwrap_or(usize::MAX)
-                        .min(fill);
-                    let chunk = &mut buf[..n * bs];
-                    for (i, b) in chunk.chunks_mut(bs).enumerate() {
-                        let this = lba + done + to_u64(i);
-                        match stamp {
-                            super::rdwr_io::Stamp::None => {}
-                            super::rdwr_io::Stamp::Lba32 => {
-                                b[..4].copy_from_slice(&this.to_be_bytes()[4..]);
-                            }
-                            super::rdwr_io::Stamp::Lba64 => {
-                                b[..8].copy_from_slice(&this.to_be_bytes());
-                            }
-                        }
-                    }
-                    write((lba + done) << shift, chunk)?;
-                    done += to_u64(n);
-                }
+                    .min((super::rdwr_io::CHUNK / bs).max(1));
+                let mut buf = vec![0u8; fill * bs];
+                super::rdwr_io::write_same_with(
+                    &mut buf, write, lba, shift, blocks, &block, stamp,
+                )?;
                 Ok(IoDone::Done)
             }
             IoOp::Deallocate { ranges } => {
@@ -488,23 +418,6 @@ impl RbdMedia {
                 tracing::debug!(image = %self.path.image, "rbd: header changed before the LU watched it");
             }
         }
-    }
-}
-
-#[cfg(feature = "rbd")]
-fn to_u64(n: usize) -> u64 {
-    u64::try_from(n).unwrap_or(u64::MAX)
-}
-
-/// The first differing byte, if any.
-#[cfg(feature = "rbd")]
-fn compare(expected: &[u8], got: &[u8]) -> IoDone {
-    match expected.iter().zip(got).position(|(a, b)| a != b) {
-        Some(i) => IoDone::Miscompare { offset: to_u64(i) },
-        None if expected.len() != got.len() => IoDone::Miscompare {
-            offset: to_u64(expected.len().min(got.len())),
-        },
-        None => IoDone::Done,
     }
 }
 

@@ -18,7 +18,7 @@ use nix::unistd::{lseek, Whence};
 use super::Access;
 use crate::sys::dio::{AlignedBuf, MEM_ALIGN};
 /// Largest buffer a WRITE SAME or zero-fill builds at once.
-const CHUNK: usize = 1 << 20;
+pub(crate) const CHUNK: usize = 1 << 20;
 
 /// What to stamp into each block a WRITE SAME writes. SBC-2 §5.41 (LBDATA/PBDATA)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -295,27 +295,12 @@ pub fn run(file: &File, access: Access, op: IoOp) -> Result<IoDone, IoError> {
             offset,
             block,
             blocks,
-        } => {
-            let bs = block.len().max(1);
-            let per_chunk = (CHUNK / bs).max(1);
-            let mut done = 0u64;
-            while done < blocks {
-                let n = usize::try_from(blocks - done)
-                    .unwrap_or(usize::MAX)
-                    .min(per_chunk);
-                let at = offset + done * to_u64(bs);
-                let back = read(file, access, at, n * bs)?;
-                for (i, got) in back.chunks(bs).enumerate() {
-                    if let IoDone::Miscompare { offset: o } = compare(&block, got) {
-                        return Ok(IoDone::Miscompare {
-                            offset: (done + to_u64(i)) * to_u64(bs) + o,
-                        });
-                    }
-                }
-                done += to_u64(n);
-            }
-            Ok(IoDone::Done)
-        }
+        } => compare_each(
+            |at, len| read(file, access, at, len),
+            offset,
+            &block,
+            blocks,
+        ),
         IoOp::OrWrite { offset, data, sync } => {
             let mut cur = read(file, access, offset, data.len())?;
             cur.iter_mut().zip(&data).for_each(|(c, d)| *c |= d);
@@ -397,7 +382,7 @@ fn to_off(n: u64) -> i64 {
 }
 
 /// The first differing byte, if any.
-fn compare(expected: &[u8], got: &[u8]) -> IoDone {
+pub(crate) fn compare(expected: &[u8], got: &[u8]) -> IoDone {
     match expected.iter().zip(got).position(|(a, b)| a != b) {
         Some(i) => IoDone::Miscompare { offset: to_u64(i) },
         None if expected.len() != got.len() => IoDone::Miscompare {
@@ -541,7 +526,60 @@ fn write_same(
     let per_chunk = (CHUNK / bs).max(1);
     let fill = usize::try_from(blocks).unwrap_or(usize::MAX).min(per_chunk);
     let mut buf = buffer(fill * bs, access);
-    for b in buf.as_mut_slice().chunks_mut(bs) {
+    write_same_with(
+        buf.as_mut_slice(),
+        |offset, data| write(file, access, offset, data),
+        lba,
+        shift,
+        blocks,
+        block,
+        stamp,
+    )
+}
+
+/// Compares `blocks` copies of `block` with the medium from byte `offset`, a chunk at a
+/// time through `read`: MISCOMPARE at the first differing byte (counted from `offset`).
+/// Shared by the stores whose media take positioned reads (rdwr, aio, rbd).
+pub(crate) fn compare_each(
+    mut read: impl FnMut(u64, usize) -> Result<Vec<u8>, IoError>,
+    offset: u64,
+    block: &[u8],
+    blocks: u64,
+) -> Result<IoDone, IoError> {
+    let bs = block.len().max(1);
+    let per_chunk = (CHUNK / bs).max(1);
+    let mut done = 0u64;
+    while done < blocks {
+        let n = usize::try_from(blocks - done)
+            .unwrap_or(usize::MAX)
+            .min(per_chunk);
+        let back = read(offset + done * to_u64(bs), n * bs)?;
+        for (i, got) in back.chunks(bs).enumerate() {
+            if let IoDone::Miscompare { offset: o } = compare(block, got) {
+                return Ok(IoDone::Miscompare {
+                    offset: (done + to_u64(i)) * to_u64(bs) + o,
+                });
+            }
+        }
+        done += to_u64(n);
+    }
+    Ok(IoDone::Done)
+}
+
+/// WRITE SAME through `write`: `buf` (a whole number of blocks, at most `blocks`) is
+/// filled with `block`, stamped per `stamp` and written a chunk at a time from `lba`.
+pub(crate) fn write_same_with(
+    buf: &mut [u8],
+    mut write: impl FnMut(u64, &[u8]) -> Result<(), IoError>,
+    lba: u64,
+    shift: u32,
+    blocks: u64,
+    block: &[u8],
+    stamp: Stamp,
+) -> Result<(), IoError> {
+    let bs = block.len().max(1);
+    let fill = buf.len() / bs;
+    for b in buf.chunks_mut(bs) {
         b.copy_from_slice(block);
     }
     let mut done = 0u64;
@@ -549,7 +587,7 @@ fn write_same(
         let n = usize::try_from(blocks - done)
             .unwrap_or(usize::MAX)
             .min(fill);
-        let chunk = &mut buf.as_mut_slice()[..n * bs];
+        let chunk = &mut buf[..n * bs];
         for (i, b) in chunk.chunks_mut(bs).enumerate() {
             let this = lba + done + to_u64(i);
             match stamp {
@@ -559,7 +597,7 @@ fn write_same(
                 Stamp::Lba64 => b[..8].copy_from_slice(&this.to_be_bytes()),
             }
         }
-        write(file, access, (lba + done) << shift, chunk)?;
+        write((lba + done) << shift, chunk)?;
         done += to_u64(n);
     }
     Ok(())

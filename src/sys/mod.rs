@@ -11,4 +11,5 @@ pub mod crc32c;
 pub mod dio;
 #[cfg(feature = "rbd")]
 pub mod rbd;
+pub mod rbd_op;
 pub mod sg;

@@ -15,6 +15,8 @@ use std::ptr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
+pub use super::rbd_op::RbdOp;
+
 type RadosT = *mut c_void;
 type IoCtxT = *mut c_void;
 type ImageT = *mut c_void;
@@ -408,23 +410,23 @@ impl Image {
     /// Starts an asynchronous operation; `done` runs on a librbd thread with the result:
     /// the bytes read for a read, an empty vector otherwise. On a submission error
     /// `done` comes back with the errno.
-    pub fn aio(&self, op: AioOp, done: AioDone) -> Result<(), (i32, AioDone)> {
+    pub fn aio(&self, op: RbdOp, done: AioDone) -> Result<(), (i32, AioDone)> {
         // Empty transfers finish here: librbd aborts on an empty read.
         let empty = match &op {
-            AioOp::Read { len, .. } => *len == 0,
-            AioOp::Write { data, .. } => data.is_empty(),
-            AioOp::Discard { len, .. } => *len == 0,
-            AioOp::Flush => false,
+            RbdOp::Read { len, .. } => *len == 0,
+            RbdOp::Write { data, .. } => data.is_empty(),
+            RbdOp::Discard { len, .. } => *len == 0,
+            RbdOp::Flush => false,
         };
         if empty {
             done(Ok(Vec::new()));
             return Ok(());
         }
         let (buf, expect) = match &op {
-            AioOp::Read { len, .. } => (vec![0u8; *len], Some(*len)),
+            RbdOp::Read { len, .. } => (vec![0u8; *len], Some(*len)),
             // An asynchronous write completes with 0, not its length.
-            AioOp::Write { .. } => (Vec::new(), None),
-            AioOp::Discard { .. } | AioOp::Flush => (Vec::new(), None),
+            RbdOp::Write { .. } => (Vec::new(), None),
+            RbdOp::Discard { .. } | RbdOp::Flush => (Vec::new(), None),
         };
         let pending = Box::into_raw(Box::new(Pending {
             buf,
@@ -447,10 +449,10 @@ impl Image {
             // SAFETY: `pending` is valid and not shared yet (nothing is submitted).
             let p = unsafe { &mut *pending };
             match &mut p.op {
-                AioOp::Read { offset, len } => (0, *offset, *len, 0, p.buf.as_mut_ptr()),
-                AioOp::Write { offset, data } => (1, *offset, data.len(), 0, data.as_mut_ptr()),
-                AioOp::Discard { offset, len } => (2, *offset, 0, *len, ptr::null_mut()),
-                AioOp::Flush => (3, 0, 0, 0, ptr::null_mut()),
+                RbdOp::Read { offset, len } => (0, *offset, *len, 0, p.buf.as_mut_ptr()),
+                RbdOp::Write { offset, data } => (1, *offset, data.len(), 0, data.as_mut_ptr()),
+                RbdOp::Discard { offset, len } => (2, *offset, 0, *len, ptr::null_mut()),
+                RbdOp::Flush => (3, 0, 0, 0, ptr::null_mut()),
             }
         };
         let r = match kind {
@@ -490,34 +492,6 @@ impl Drop for Image {
     }
 }
 
-/// An asynchronous operation.
-#[derive(Debug)]
-pub enum AioOp {
-    /// Read `len` bytes.
-    Read {
-        /// Byte offset.
-        offset: u64,
-        /// Length.
-        len: usize,
-    },
-    /// Write `data`.
-    Write {
-        /// Byte offset.
-        offset: u64,
-        /// The data.
-        data: Vec<u8>,
-    },
-    /// Discard (deallocate) a range.
-    Discard {
-        /// Byte offset.
-        offset: u64,
-        /// Length.
-        len: u64,
-    },
-    /// Flush.
-    Flush,
-}
-
 /// The continuation of an asynchronous operation: the bytes read (reads) or an empty
 /// vector, else the errno; runs on a librbd thread.
 pub type AioDone = Box<dyn FnOnce(Result<Vec<u8>, i32>) + Send>;
@@ -525,7 +499,7 @@ pub type AioDone = Box<dyn FnOnce(Result<Vec<u8>, i32>) + Send>;
 /// An operation in flight: its buffers and continuation.
 struct Pending {
     buf: Vec<u8>,
-    op: AioOp,
+    op: RbdOp,
     /// Bytes a complete transfer returns.
     expect: Option<usize>,
     done: AioDone,
