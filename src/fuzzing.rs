@@ -10,6 +10,54 @@ use crate::iscsi::text;
 use crate::mgmt::server::{Config, MgmtTask};
 use crate::mgmt::wire::{Mode, Op, Request};
 
+/// A fuzz target: takes hostile bytes, must never panic.
+pub type Target = fn(&[u8]);
+
+/// Every entry point by name: the `[[bin]]`s of `compat-tests/fuzz/Cargo.toml`, replayed
+/// on stable Rust by `compat-tests` (corpus replay, `fuzz_stable`).
+pub const TARGETS: &[(&str, Target)] = &[
+    ("bhs", bhs),
+    ("pdu_stream", pdu_stream),
+    ("login_text", login_text),
+    ("cdb", cdb),
+    ("mgmt_req", mgmt_req),
+];
+
+/// splitmix64: a small deterministic generator, so a fuzz run or a randomised test
+/// reproduces from its seed.
+#[derive(Debug, Clone)]
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n`; 0 when `n` is 0.
+    pub fn below(&mut self, n: usize) -> usize {
+        let n = u64::try_from(n).unwrap_or(u64::MAX);
+        if n == 0 {
+            return 0;
+        }
+        usize::try_from(self.next_u64() % n).unwrap_or(0)
+    }
+
+    /// A random byte.
+    pub fn byte(&mut self) -> u8 {
+        self.next_u64().to_le_bytes()[0]
+    }
+
+    /// One of `items` (which must not be empty).
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+}
+
 /// Feeds `data` to a management task as a byte stream and executes every complete request
 /// against one configuration. Requests that would touch the outside world (binding portals,
 /// opening backing paths) are decoded but not executed.
@@ -208,20 +256,6 @@ mod tests {
     use super::*;
     use crate::mgmt::wire::REQ_LEN;
 
-    /// xorshift64*: deterministic, so a failure reproduces.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-        fn below(&mut self, n: usize) -> usize {
-            usize::try_from(self.next() % u64::try_from(n).unwrap()).unwrap()
-        }
-    }
-
     const TOKENS: &[&str] = &[
         "targetname=iqn.2001-04.com.example:a",
         "targetname=iqn.b",
@@ -301,13 +335,13 @@ mod tests {
         let mut rng = Rng(7);
         for _ in 0..2000 {
             let len = rng.below(400);
-            let data: Vec<u8> = (0..len).map(|_| rng.next().to_ne_bytes()[0]).collect();
+            let data: Vec<u8> = (0..len).map(|_| rng.byte()).collect();
             mgmt_req(&data);
         }
     }
 
     fn random_bytes(rng: &mut Rng, len: usize) -> Vec<u8> {
-        (0..len).map(|_| rng.next().to_ne_bytes()[0]).collect()
+        (0..len).map(|_| rng.byte()).collect()
     }
 
     /// A stream of well-formed PDUs (valid headers from the encoders, framed with or without
@@ -587,26 +621,8 @@ pub fn cdb(data: &[u8]) {
 
 #[cfg(test)]
 mod cdb_tests {
-    use super::cdb;
+    use super::{cdb, Rng};
     use crate::scsi::opcodes::TABLE;
-
-    /// splitmix64: deterministic, so a failure reproduces.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        }
-        fn byte(&mut self) -> u8 {
-            self.next().to_le_bytes()[0]
-        }
-        fn below(&mut self, n: usize) -> usize {
-            usize::try_from(self.next() % u64::try_from(n).unwrap()).unwrap()
-        }
-    }
 
     #[test]
     fn random_bytes_never_panic() {

@@ -24,16 +24,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
-type Target = fn(&[u8]);
-
-/// The fuzz targets: the `[[bin]]`s of `compat-tests/fuzz/Cargo.toml`.
-const TARGETS: &[(&str, Target)] = &[
-    ("bhs", tgt::fuzzing::bhs),
-    ("pdu_stream", tgt::fuzzing::pdu_stream),
-    ("login_text", tgt::fuzzing::login_text),
-    ("cdb", tgt::fuzzing::cdb),
-    ("mgmt_req", tgt::fuzzing::mgmt_req),
-];
+use tgt::fuzzing::{Rng, Target, TARGETS};
 
 /// Tokens the mutator inserts or overwrites with, per target.
 fn dictionary(target: &str) -> &'static [&'static [u8]] {
@@ -123,36 +114,6 @@ const INTERESTING_32: &[u32] = &[
     0xffff_ffff,
 ];
 
-/// splitmix64: deterministic, so a run reproduces from its seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n`; 0 when `n` is 0.
-    fn below(&mut self, n: usize) -> usize {
-        let n = u64::try_from(n).unwrap_or(u64::MAX);
-        if n == 0 {
-            return 0;
-        }
-        usize::try_from(self.next() % n).unwrap_or(0)
-    }
-
-    fn byte(&mut self) -> u8 {
-        self.next().to_le_bytes()[0]
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
-
 /// Applies 1 to 16 stacked mutations to `data`, keeping it at most `max_len` bytes.
 fn mutate(rng: &mut Rng, data: &mut Vec<u8>, pool: &[Vec<u8>], dict: &[&[u8]], max_len: usize) {
     let depth = rng.below(5);
@@ -210,7 +171,7 @@ fn mutate_once(rng: &mut Rng, data: &mut Vec<u8>, pool: &[Vec<u8>], dict: &[&[u8
                 return;
             };
             let mut v = field.iter().fold(0u64, |v, &b| (v << 8) | u64::from(b));
-            let delta = 1 + rng.next() % 35;
+            let delta = 1 + rng.next_u64() % 35;
             v = if rng.below(2) == 0 {
                 v.wrapping_add(delta)
             } else {
@@ -388,23 +349,9 @@ fn report(target: &str, kind: &str, path: &Path, site: &str, msg: &str, input: &
     }
 }
 
-/// Files directly in `dir`, sorted by name; none when it does not exist.
+/// The files of `dir` (see [`compat_tests::corpus_files`]) with their contents.
 fn inputs_in(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| {
-            p.is_file()
-                && !p
-                    .file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
-        })
-        .collect();
-    paths.sort();
-    paths
+    compat_tests::corpus_files(dir)
         .into_iter()
         .filter_map(|p| std::fs::read(&p).ok().map(|d| (p, d)))
         .collect()

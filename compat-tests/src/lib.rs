@@ -666,3 +666,24 @@ pub mod wire {
         }
     }
 }
+
+/// Files directly in `dir` (not dot files), sorted by name; none when `dir` does not exist.
+/// The fuzz corpora and regressions (`compat-tests/fuzz/{corpus,regressions}/<target>/`) are
+/// read this way by the corpus replay and by `fuzz_stable`.
+pub fn corpus_files(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.is_file()
+                && !p
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
+        .collect();
+    paths.sort();
+    paths
+}

@@ -6,43 +6,16 @@
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
-type Target = fn(&[u8]);
-
-/// The fuzz targets: the `[[bin]]`s of `compat-tests/fuzz/Cargo.toml`.
-const TARGETS: &[(&str, Target)] = &[
-    ("bhs", tgt::fuzzing::bhs),
-    ("pdu_stream", tgt::fuzzing::pdu_stream),
-    ("login_text", tgt::fuzzing::login_text),
-    ("cdb", tgt::fuzzing::cdb),
-    ("mgmt_req", tgt::fuzzing::mgmt_req),
-];
+use compat_tests::corpus_files;
+use tgt::fuzzing::{Target, TARGETS};
 
 fn fuzz_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz")
 }
 
-/// Files directly in `dir` (not dot files), sorted; none when it does not exist.
-fn files(dir: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| {
-            p.is_file()
-                && !p
-                    .file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
-        })
-        .collect();
-    paths.sort();
-    paths
-}
-
 /// Runs every file of `kind/<target>/` through its target; returns the files that panicked.
 fn replay(kind: &str, target: &str, f: Target) -> (usize, Vec<String>) {
-    let paths = files(&fuzz_dir().join(kind).join(target));
+    let paths = corpus_files(&fuzz_dir().join(kind).join(target));
     let mut failed = Vec::new();
     for p in &paths {
         let data = std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
@@ -92,7 +65,7 @@ fn every_input_directory_has_a_target() {
 #[test]
 fn seed_inputs_are_under_4_kib() {
     for &(target, _) in TARGETS {
-        for p in files(&fuzz_dir().join("corpus").join(target)) {
+        for p in corpus_files(&fuzz_dir().join("corpus").join(target)) {
             let len = std::fs::metadata(&p).map_or(0, |m| m.len());
             assert!(len < 4096, "{}: {len} bytes", p.display());
         }

@@ -462,19 +462,8 @@ impl<D: AsRef<[u8]>> TxFrame<D> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fuzzing::Rng;
     use crate::iscsi::pdu::{Opcode, RejectReason};
-
-    /// xorshift64*: deterministic chunk sizes.
-    struct Rng(u64);
-    impl Rng {
-        fn below(&mut self, n: usize) -> usize {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            let r = self.0.wrapping_mul(0x2545_f491_4f6c_dd1d);
-            usize::try_from(r % u64::try_from(n).unwrap()).unwrap()
-        }
-    }
 
     /// A Text Request header with the given DSL (3 bytes) and AHS words, written by hand.
     fn text_hdr(dsl: [u8; 3], ahs_words: u8, itt: u8) -> [u8; 48] {
